@@ -1,0 +1,102 @@
+"""`doctor()`: check that this environment can run the course, and say how to fix what cannot."""
+import os
+import socket
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+from coursekit.watchdog import kill_group
+
+PINS = Path(__file__).resolve().parent.parent / "requirements.in"
+
+
+def pinned_packages():
+    """(name, version) for each direct dependency pinned in requirements.in."""
+    if not PINS.exists():
+        return []
+    pairs = []
+    for line in PINS.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pairs.append((name.strip(), version.strip()))
+    return pairs
+
+
+def stale_servers():
+    """Course servers (any kernel of this user) whose kernel is gone but which still run."""
+    stale = []
+    for proc in psutil.process_iter(["pid", "environ"]):
+        env = proc.info.get("environ") or {}
+        kernel = env.get("COURSEKIT_KERNEL_PID")
+        if not (kernel and env.get("COURSEKIT_SERVER")) or psutil.pid_exists(int(kernel)):
+            continue
+        if os.name != "nt" and proc.info["pid"] != os.getpgid(proc.info["pid"]):
+            continue  # a worker: stopping its group leader stops it too
+        stale.append((proc.info["pid"], env["COURSEKIT_SERVER"]))
+    return stale
+
+
+def problems(fix=False):
+    """A list of (ok, message) lines about this environment."""
+    lines = []
+    if sys.version_info >= (3, 11):
+        lines.append((True, "Python is 3.11 or newer."))
+    else:
+        lines.append((False, f"Python {sys.version.split()[0]} is too old: the course needs 3.11 or "
+                             "newer. Install it, then run `python3 course.py start` again."))
+    wrong = []
+    for name, version in pinned_packages():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            wrong.append(f"{name} is missing")
+            continue
+        if installed != version:
+            wrong.append(f"{name} is {installed}, the course pins {version}")
+    if wrong:
+        lines.append((False, "Packages differ from the course's pins: " + "; ".join(wrong)
+                      + ". Fix: run `python3 course.py start` from the course folder, and pick the "
+                        "'Python 3 (web course)' kernel."))
+    else:
+        lines.append((True, "Every pinned package is installed at its pinned version."))
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+        lines.append((True, "A server can listen on 127.0.0.1."))
+    except OSError as error:
+        lines.append((False, f"Cannot listen on 127.0.0.1 ({error}). Servers cannot run here; "
+                             "ask your instructor (a firewall or sandbox may forbid it)."))
+    stale = stale_servers()
+    if stale and fix:
+        for pid, _ in stale:
+            kill_group(pid)
+        lines.append((True, f"Stopped {len(stale)} server(s) left behind by an earlier kernel."))
+    elif stale:
+        names = ", ".join(sorted(name for _, name in stale))
+        lines.append((False, f"Servers left behind by an earlier kernel are still running: {names}. "
+                             "Fix: run doctor(fix=True) to stop them."))
+    else:
+        lines.append((True, "No server is left behind by an earlier kernel."))
+    if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        try:
+            metadata.version("jupyter-server-proxy")
+            lines.append((True, "On JupyterHub: servers open in your browser through "
+                                "jupyter-server-proxy (the URL ends in /proxy/PORT/)."))
+        except metadata.PackageNotFoundError:
+            lines.append((False, "On JupyterHub, but jupyter-server-proxy is missing: your browser "
+                                 "cannot reach the servers. Ask your instructor to install it."))
+    return lines
+
+
+def doctor(fix=False):
+    """Print what is right and what is wrong with this environment, with a fix for each problem."""
+    lines = problems(fix)
+    for ok, message in lines:
+        print(f"{'✔' if ok else '✘'} {message}")
+    bad = sum(not ok for ok, _ in lines)
+    print("All good: you are ready for the course." if not bad else
+          f"{bad} problem(s) above. Fix them, then run doctor() again.")
