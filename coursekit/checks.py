@@ -113,7 +113,8 @@ class Checks:
         with self.part(f"{path} starts and answers",
                        hint="Run the %%writefile cell above first; the log below shows what went wrong."):
             try:
-                server = launch(path, kind, name=f"check-{Path(path).stem}", timeout=10, **options)
+                server = launch(path, kind, name=f"check-{Path(path).stem}", timeout=10,
+                                quiet=True, **options)
             except ServerError as error:
                 raise CheckFailed("a server that starts and answers", str(error)) from None
             self.servers.append(server)

@@ -3,22 +3,31 @@
 Started by coursekit.servers as a separate process, as a file rather than a module so that it
 imports only the standard library and the framework (a quick start).
 """
-import importlib.util
 import os
 import sys
+import traceback
+import types
 from pathlib import Path
 
 HOST = "127.0.0.1"
 
 
 def load_app(file, attr):
-    """Import FILE as a module (its folder on sys.path, like `python FILE`) and return FILE.attr."""
-    path = Path(file).resolve()
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
+    """Run FILE as a module (its folder on sys.path, like `python FILE`) and return FILE.attr."""
+    path = Path(file)
+    sys.path.insert(0, str(path.resolve().parent))
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path.resolve())
     sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
+    try:
+        # Compiled under its short name, so tracebacks read the same wherever the course lives.
+        exec(compile(path.read_bytes(), path.name, "exec"), module.__dict__)
+    except Exception as error:
+        # Show the student's own lines only, not this runner's frames.
+        exc = traceback.TracebackException.from_exception(error)
+        exc.stack = traceback.StackSummary.from_list(
+            [f for f in exc.stack if f.filename != __file__])
+        sys.exit("".join(exc.format()))
     try:
         return getattr(module, attr)
     except AttributeError:

@@ -74,7 +74,7 @@ class Server:
             time.sleep(0.02)
 
 
-def launch(path, kind="script", app="app", name=None, timeout=15, args=(), env=None):
+def launch(path, kind="script", app="app", name=None, timeout=15, args=(), env=None, quiet=False):
     """Start the server in `path` on a free loopback port and return it once it answers.
 
     kind: script (reads PORT from the environment), wsgiref, gunicorn, uvicorn, flask,
@@ -100,8 +100,9 @@ def launch(path, kind="script", app="app", name=None, timeout=15, args=(), env=N
         except BaseException:
             server.stop()
             raise
-        print(f"{name} ({kind}) is running at {server.url}")
-        if server.browser_url != server.url:
+        if not quiet:
+            print(f"{name} ({kind}) is running at {server.url}")
+        if not quiet and server.browser_url != server.url:
             print(f"Open it in your browser at {server.browser_url}")
         return server
     raise ServerError(f"{name} could not get a free port after 3 tries. Last log:\n{log_tail(log_path)}")
@@ -135,12 +136,14 @@ def port_is_listening(port):
 
 def command_for(path, kind, app, port, args):
     """The command line that serves `path` as `kind` on `port`."""
+    # The process runs in the file's folder, so the file is named without its folder: tracebacks
+    # in the log then read the same wherever the course was cloned.
     py, module, folder = sys.executable, path.stem, str(path.parent.resolve())
     runner = str(HERE / "run.py")
     if kind == "script":
-        return [py, str(path.resolve()), *args]
+        return [py, path.name, *args]
     if kind in ("wsgiref", "flask", "aiohttp"):
-        return [py, runner, kind, str(path.resolve()), app, str(port), *args]
+        return [py, runner, kind, path.name, app, str(port), *args]
     if kind == "gunicorn":
         return [py, "-m", "gunicorn", f"{module}:{app}", "--chdir", folder,
                 "--bind", f"{HOST}:{port}", *args]
@@ -148,7 +151,7 @@ def command_for(path, kind, app, port, args):
         extra = ["--root-path", proxy_prefix(port).rstrip("/")] if proxy_prefix(port) else []
         return [py, "-m", "uvicorn", f"{module}:{app}", "--app-dir", folder, "--host", HOST,
                 "--port", str(port), *extra, *args]
-    return [py, str(path.resolve()), "runserver", f"{HOST}:{port}", "--noreload", *args]
+    return [py, path.name, "runserver", f"{HOST}:{port}", "--noreload", *args]
 
 
 def _start(path, kind, app, name, port, log_path, args, extra_env):

@@ -1,0 +1,79 @@
+"""Every lab exercise's checks fail on the untouched starter and pass on the solution.
+
+Both twins are executed top to bottom in a real kernel; check() appends each result to a record
+file (COURSEKIT_CHECK_RECORD), which the assertions read.
+"""
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from coursekit.notebooks import lab_from_solution
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+CHECK_CALL = re.compile(r"""check\(\s*["'](\d+\.\d+)["']""")
+
+
+def exercises_in(notebook):
+    return [n for cell in notebook.cells if cell.cell_type == "code"
+            for n in CHECK_CALL.findall(cell.source)]
+
+
+def run_and_record(path, tmp_path, monkeypatch):
+    """Execute a notebook (a cell error fails the test) and return {exercise: (passed, total)}."""
+    record = tmp_path / f"{path.parent.name}-record.jsonl"
+    monkeypatch.setenv("COURSEKIT_CHECK_RECORD", str(record))
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    results = {}
+    for line in record.read_text().splitlines() if record.exists() else []:
+        entry = json.loads(line)
+        results[entry["exercise"]] = (entry["passed"], entry["total"])
+    return results
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_checks_fail_on_starter_and_pass_on_solution(solution, tmp_path, monkeypatch):
+    lab = ROOT / "labs" / solution.name
+    expected = exercises_in(nbformat.read(solution, as_version=4))
+    assert expected, f"{solution.name} calls no check()"
+
+    solved = run_and_record(solution, tmp_path, monkeypatch)
+    starter = run_and_record(lab, tmp_path, monkeypatch)
+
+    for number in expected:
+        passed, total = solved[number]
+        assert total > 0 and passed == total, f"exercise {number}: solution passes {passed} of {total}"
+        passed, total = starter[number]
+        assert passed < total, f"exercise {number}: the untouched starter passes all {total} checks"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_lab_is_generated_from_its_solution(solution):
+    """labs/ holds exactly what `python3 course.py labs` makes from solutions/ (one source of truth)."""
+    lab = ROOT / "labs" / solution.name
+    assert lab.exists(), f"labs/{solution.name} is missing: run `python3 course.py labs`"
+    generated = lab_from_solution(nbformat.read(solution, as_version=4))
+    stored = nbformat.read(lab, as_version=4)
+    assert [c.source for c in stored.cells] == [c.source for c in generated.cells], (
+        f"labs/{solution.name} is stale: run `python3 course.py labs`")
+    assert all(not c.get("outputs") for c in stored.cells), "labs are stored without outputs"
+
+
+def test_starter_removes_solution_blocks_and_lines():
+    source = ("def f(x):\n    # BEGIN SOLUTION\n    return x * 2\n    # END SOLUTION\n"
+              "answer = 42  # SOLUTION\n")
+    assert lab_from_solution_source(source) == "def f(x):\n    ...\nanswer = ...\n"
+
+
+def lab_from_solution_source(source):
+    from coursekit.notebooks import starter_source
+
+    return starter_source(source)
