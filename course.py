@@ -61,12 +61,14 @@ def setup():
     # uv installs the ~140 locked packages in seconds; pip is the fallback if uv cannot be had.
     try:
         run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pinned("uv"))
+        # editable_mode=compat puts a plain path in a .pth file: no import hook that every
+        # Python process (kernels, servers) would pay for at start-up.
         run(py, "-m", "uv", "pip", "install", "--quiet", "--python", py, "--no-deps",
-            "--compile-bytecode", "-r", LOCK, "-e", ROOT)
+            "--compile-bytecode", "-r", LOCK, "-e", ROOT, "-C", "editable_mode=compat")
     except subprocess.CalledProcessError:
         print("uv failed; installing with pip instead (slower).", flush=True)
         run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-            "-r", LOCK, "-e", ROOT)
+            "-r", LOCK, "-e", ROOT, "--config-settings", "editable_mode=compat")
     run(py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
         "--display-name", "Python 3 (web course)")
     STAMP.write_text(wanted_stamp())

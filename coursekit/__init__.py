@@ -4,7 +4,7 @@
 """
 from coursekit.checks import check
 from coursekit.client import show
-from coursekit.doctor import doctor
+from coursekit.checkup import doctor
 from coursekit.servers import ServerError, launch, running, stop_all
 
 __all__ = ["ServerError", "check", "doctor", "launch", "running", "show", "stop_all"]

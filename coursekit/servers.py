@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ KINDS = ("script", "wsgiref", "gunicorn", "uvicorn", "flask", "aiohttp", "django
 LOG_TAIL_LINES = 25
 _running = {}  # name -> Server, for this kernel
 _watchdog = None
+_watchdog_lock = threading.Lock()  # launches may come from several threads
 
 
 class ServerError(RuntimeError):
@@ -115,8 +117,14 @@ def running():
 
 def stop_all():
     """Stop every server this kernel started (the last cell of each notebook calls this)."""
+    global _watchdog
     for server in list(_running.values()):
         server.stop()
+    with _watchdog_lock:
+        if _watchdog is not None:  # nothing left to guard: let the watchdog exit too
+            _watchdog.stdin.close()
+            _watchdog.wait(5)
+            _watchdog = None
 
 
 def free_port():
@@ -191,11 +199,11 @@ def _wait_until_ready(server, timeout):
             raise ServerError(f"{server.name} exited with code {code} before it answered. "
                               f"The end of its log:\n{tail}")
         if port_is_listening(server.port):
-            if server.port not in listening_ports(server.process.pid):
+            if server.port not in listening_ports(server.process.pid, "tcp4"):
                 raise _PortTaken()
             return
         time.sleep(pause)
-        pause = min(pause * 1.5, 0.05)
+        pause = min(pause * 1.5, 0.02)
     other = sorted(listening_ports(server.process.pid))
     where = (f" It is listening on port {', '.join(map(str, other))} instead: serve on the port "
              f"in the PORT environment variable ({server.port})." if other else "")
@@ -203,8 +211,8 @@ def _wait_until_ready(server, timeout):
                       f"{where} The end of its log:\n{log_tail(server.log_path)}")
 
 
-def listening_ports(pid):
-    """Ports that a process or any of its children listen on."""
+def listening_ports(pid, kind="tcp"):
+    """Ports that a process or any of its children listen on (kind: tcp, or tcp4, which is quicker)."""
     try:
         root = psutil.Process(pid)
         family = [root, *root.children(recursive=True)]
@@ -213,7 +221,7 @@ def listening_ports(pid):
     ports = set()
     for proc in family:
         try:
-            ports.update(c.laddr.port for c in proc.net_connections("tcp")
+            ports.update(c.laddr.port for c in proc.net_connections(kind)
                          if c.status == psutil.CONN_LISTEN)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
@@ -259,17 +267,19 @@ def kill_group(process, timeout=5):
 def _watch(action, pid):
     """Tell the watchdog which process groups to kill if this kernel dies."""
     global _watchdog
-    if _watchdog is None or _watchdog.poll() is not None:
-        if action == "del":
-            return
-        options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {
-            "start_new_session": True}  # a kernel interrupt must not reach it
-        _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, **options)
-        atexit.register(stop_all)
-    try:
-        _watchdog.stdin.write(f"{action} {pid}\n".encode())
-        _watchdog.stdin.flush()
-    except OSError:
-        pass
+    with _watchdog_lock:
+        if _watchdog is None or _watchdog.poll() is not None:
+            if action == "del":
+                return
+            options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" \
+                else {"start_new_session": True}  # a kernel interrupt must not reach it
+            _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py")],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, **options)
+            atexit.unregister(stop_all)  # registered once: a graceful kernel exit stops servers
+            atexit.register(stop_all)
+        try:
+            _watchdog.stdin.write(f"{action} {pid}\n".encode())
+            _watchdog.stdin.flush()
+        except OSError:
+            pass

@@ -1,0 +1,4 @@
+import threading
+
+print("starting, but never listening", flush=True)
+threading.Event().wait()

@@ -1,0 +1,74 @@
+"""Shared fixtures, and the guard that fails the run if any server outlives the test suite."""
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from coursekit import servers
+
+APPS = Path(__file__).resolve().parent / "apps"
+RUN_ID = "COURSEKIT_TEST_RUN"
+
+
+def pytest_configure(config):
+    # Every process the suite starts (kernels, servers, their workers) inherits this mark, so the
+    # guard below can find any that survive. xdist workers inherit the controller's value.
+    os.environ.setdefault(RUN_ID, uuid.uuid4().hex)
+
+
+def survivors(run_id, exclude=()):
+    """Processes started under this test run that are still alive."""
+    found = []
+    for proc in psutil.process_iter(["pid", "environ", "cmdline"]):
+        try:
+            if proc.info["pid"] in exclude or (proc.info["environ"] or {}).get(RUN_ID) != run_id:
+                continue
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the whole suite, nothing it started may still run (checked on the controller only)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    me = psutil.Process()
+    ours = {me.pid, *(p.pid for p in me.parents())}
+    deadline = time.monotonic() + 15  # watchdogs need a moment after kernels are killed
+    left = survivors(os.environ[RUN_ID], ours)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = survivors(os.environ[RUN_ID], ours)
+    # xdist workers themselves are still shutting down at this point: they are not leaks.
+    left = [p for p in left if "xdist" not in " ".join(p.info["cmdline"] or [])
+            and "-c" not in (p.info["cmdline"] or [])[1:2]]
+    if left:
+        lines = "\n".join(f"  pid {p.pid}: {' '.join(p.info['cmdline'] or [])}" for p in left)
+        session.config.get_terminal_writer().line(
+            f"LEAK: processes started by the test suite are still running:\n{lines}", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def app_file(tmp_path):
+    """Copy a sample app from tests/apps into a fresh folder and return its path."""
+    def copy(name):
+        source = APPS / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+            return tmp_path / name
+        shutil.copy(source, tmp_path / name)
+        return tmp_path / name
+    return copy
+
+
+@pytest.fixture(autouse=True)
+def no_servers_left_behind():
+    yield
+    servers.stop_all()

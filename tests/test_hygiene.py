@@ -1,0 +1,150 @@
+"""The rot seen in real course repositories, caught early: names, order, twins, shape, links, images."""
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXECUTED = LESSONS + SOLUTIONS
+ALL = LESSONS + LABS + SOLUTIONS
+NAME = re.compile(r"^\d\d-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$")
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def rel(path):
+    return str(path.relative_to(ROOT))
+
+
+def tracked_files():
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [ROOT / line for line in out.splitlines()]
+
+
+def test_notebook_names_are_numbered_kebab_case():
+    bad = [rel(p) for p in ALL if not NAME.match(p.name)]
+    assert not bad, f"rename to NN-kebab-title.ipynb: {bad}"
+
+
+def test_lessons_are_numbered_in_order_without_gaps():
+    numbers = [int(p.name[:2]) for p in LESSONS]
+    assert numbers == list(range(len(LESSONS))), f"lesson numbers should run 00, 01, ...: {numbers}"
+
+
+def test_no_stray_notebooks_or_copies():
+    stray = [rel(p) for p in tracked_files() if p.suffix == ".ipynb" and (
+        "Untitled" in p.name or re.search(r"(_v\d|-copy|\(\d\))", p.stem)
+        or p.parent.name not in ("notebooks", "labs", "solutions"))]
+    assert not stray, f"stray notebooks: {stray}"
+
+
+def test_labs_and_solutions_are_twins_of_a_lesson():
+    assert [p.name for p in LABS] == [p.name for p in SOLUTIONS], "every lab needs its solution twin"
+    lessons = {p.name for p in LESSONS}
+    orphans = [p.name for p in LABS if p.name not in lessons]
+    assert not orphans, f"labs without a lesson of the same name: {orphans}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=rel)
+def test_one_h1_and_it_opens_the_notebook(path):
+    notebook = read(path)
+    h1 = [c for c in notebook.cells if c.cell_type == "markdown"
+          for line in c.source.splitlines() if line.startswith("# ")]
+    assert len(h1) == 1, f"{rel(path)} has {len(h1)} H1 headings"
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
+
+
+@pytest.mark.parametrize("path", ALL, ids=rel)
+def test_kernelspec_and_minutes(path):
+    metadata = read(path).metadata
+    assert metadata.kernelspec.name == "python3"
+    course = metadata.get("course", {})
+    assert course.get("summary") and course.get("teaching", 0) + course.get("exercises", 0) > 0, (
+        "metadata.course needs teaching/exercises minutes and a summary (the course map reads them)")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=rel)
+def test_lesson_shape(path):
+    text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+    for part in ("**Objectives**", "## Try it", "## Key points"):
+        assert part in text, f"{rel(path)} lacks {part}"
+
+
+@pytest.mark.parametrize("path", EXECUTED + LABS, ids=rel)
+def test_last_cell_stops_every_server(path):
+    code = [c for c in read(path).cells if c.cell_type == "code"]
+    assert code[-1].source.strip() == "stop_all()"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=rel)
+def test_stored_executed_in_order(path):
+    counts = [c.execution_count for c in read(path).cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{rel(path)} was not run top to bottom in one go: `python3 course.py refresh {rel(path)}`")
+
+
+@pytest.mark.parametrize("path", ALL, ids=rel)
+def test_writefile_cells_ignore_their_changing_output(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code" and cell.source.startswith(("%%writefile", "%%file")):
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), (
+                f"tag nbval-ignore-output on: {cell.source.splitlines()[0]} (Writing/Overwriting)")
+
+
+@pytest.mark.parametrize("path", ALL, ids=rel)
+def test_servers_bind_loopback_only(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert "0.0.0.0" not in cell.source, f"{rel(path)}: bind 127.0.0.1, not 0.0.0.0"
+            assert not re.search(r"time\.sleep\(\s*[1-9]", cell.source) or "nbval" in str(
+                cell.metadata), f"{rel(path)}: wait for readiness, don't sleep whole seconds"
+
+
+def markdown_links(text):
+    return re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'src="([^"]+)"', text)
+
+
+def local_links():
+    """(source file, link target) for every relative link in README and the notebooks."""
+    found = [(ROOT / "README.md", link) for link in markdown_links((ROOT / "README.md").read_text())]
+    for path in ALL:
+        for cell in read(path).cells:
+            if cell.cell_type == "markdown":
+                found += [(path, link) for link in markdown_links(cell.source)]
+    return [(src, link) for src, link in found if not re.match(r"^[a-z]+:", link) and not link.startswith("#")]
+
+
+def test_relative_links_point_at_existing_files():
+    broken = [f"{rel(src)} -> {link}" for src, link in local_links()
+              if not (src.parent / link.split("#")[0]).exists()]
+    assert not broken, f"broken links: {broken}"
+
+
+def test_every_image_in_img_is_used():
+    used = {(src.parent / link).resolve() for src, link in local_links()}
+    unused = [rel(p) for p in sorted((ROOT / "img").glob("*")) if p.resolve() not in used]
+    assert not unused, f"images nobody shows: {unused}"
+
+
+def test_readme_lists_every_lesson_and_lab_in_order():
+    readme = (ROOT / "README.md").read_text()
+    for folder in (LESSONS, LABS):
+        positions = [readme.find(f"{p.parent.name}/{p.name}") for p in folder]
+        assert -1 not in positions, f"README does not link {[p.name for p, i in zip(folder, positions) if i < 0]}"
+        assert positions == sorted(positions), "README lists them out of order"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"^(python3 course\.py test)$", readme, re.M)
+    assert command, "README must show the test command on a line of its own"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert command.group(1) in ci.splitlines(), ".ci/run must call exactly the README's test command"

@@ -1,0 +1,222 @@
+"""The launcher: every kind of server starts on a free port, fails clearly, and leaves nothing behind."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import psutil
+import pytest
+import requests
+
+from coursekit import servers
+from coursekit.servers import ServerError, launch, port_is_listening
+
+pytestmark = pytest.mark.servers
+
+KINDS = [
+    ("raw_socket.py", "script", "socket"),
+    ("hello_wsgi.py", "wsgiref", "wsgi"),
+    ("hello_wsgi.py", "gunicorn", "wsgi"),
+    ("hello_asgi.py", "uvicorn", "asgi"),
+    ("hello_flask.py", "flask", "flask"),
+    ("hello_fastapi.py", "uvicorn", "fastapi"),
+    ("hello_aiohttp.py", "aiohttp", "aiohttp"),
+    ("djangosite/manage.py", "django", "django"),
+]
+
+
+def gone(pid, timeout=10):
+    """True once the process has exited (or is a zombie nobody has reaped yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("file,kind,body", KINDS, ids=[f"{k}-{f.split('.')[0]}" for f, k, _ in KINDS])
+def test_every_kind_serves_on_loopback_and_stops_cleanly(app_file, file, kind, body):
+    path = app_file(file.split("/")[0])
+    if "/" in file:
+        path = path / file.split("/")[1]
+    server = launch(path, kind, quiet=True)
+    assert server.url == f"http://127.0.0.1:{server.port}/"
+    response = server.get("/")
+    assert (response.status_code, response.text) == (200, body)
+    family = [server.process.pid] + [c.pid for c in psutil.Process(server.process.pid).children(True)]
+    server.stop()
+    assert not port_is_listening(server.port)
+    assert all(gone(pid) for pid in family)
+
+
+def test_gunicorn_workers_die_with_their_master(app_file):
+    server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
+    deadline = time.monotonic() + 10  # the master answers before it has forked every worker
+    workers = []
+    while len(workers) < 3 and time.monotonic() < deadline:
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+    assert len(workers) == 3
+    server.stop()
+    assert all(gone(w.pid) for w in workers)
+    assert not port_is_listening(server.port)
+
+
+def test_two_servers_launched_in_parallel_get_different_ports(app_file):
+    path = app_file("hello_wsgi.py")
+    started = {}
+
+    def start(name):
+        started[name] = launch(path, "wsgiref", name=name, quiet=True)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert started["a"].port != started["b"].port
+    assert started["a"].get("/").text == started["b"].get("/").text == "wsgi"
+
+
+def test_relaunching_the_same_name_restarts_cleanly(app_file):
+    path = app_file("hello_wsgi.py")
+    first = launch(path, "wsgiref", quiet=True)
+    second = launch(path, "wsgiref", quiet=True)
+    assert gone(first.process.pid) and not port_is_listening(first.port)
+    assert second.get("/").status_code == 200
+    assert servers.running() == [second]
+
+
+def test_syntax_error_is_reported_with_the_students_traceback(app_file):
+    started = time.monotonic()
+    with pytest.raises(ServerError) as error:
+        launch(app_file("broken_syntax.py"), "wsgiref", timeout=10)
+    message = str(error.value)
+    assert time.monotonic() - started < 5
+    assert "exited with code 1" in message
+    assert 'File "broken_syntax.py", line 2' in message and "SyntaxError" in message
+    assert "run.py" not in message  # the toolkit's own frames are hidden from the student
+
+
+def test_server_that_exits_at_once_shows_why(app_file):
+    with pytest.raises(ServerError, match="configuration missing: giving up"):
+        launch(app_file("exits_at_once.py"), "script", timeout=10)
+
+
+def test_server_that_never_binds_fails_within_the_deadline(app_file):
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="did not answer on port") as error:
+        launch(app_file("never_binds.py"), "script", timeout=1.5)
+    assert 1.5 <= time.monotonic() - started < 8
+    assert "starting, but never listening" in str(error.value)
+    assert servers.running() == []
+
+
+def test_server_on_the_wrong_port_is_told_which_port_to_use(app_file):
+    with pytest.raises(ServerError) as error:
+        launch(app_file("wrong_port.py"), "script", timeout=1.5)
+    message = str(error.value)
+    assert "It is listening on port" in message and "PORT environment variable" in message
+
+
+def test_megabytes_of_log_neither_block_the_server_nor_the_error(app_file):
+    server = launch(app_file("chatty.py"), "script", quiet=True)
+    assert server.get("/").text == "chatty"
+    assert server.log_path.stat().st_size > 3_000_000
+    tail = servers.log_tail(server.log_path)
+    assert "LAST LINE BEFORE SERVING" in tail and len(tail) < 10_000
+
+
+def test_infinite_loop_in_a_handler_times_out_the_request_not_the_notebook(app_file):
+    server = launch(app_file("endless_handler.py"), "wsgiref", quiet=True)
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.Timeout):
+        server.get("/", timeout=1)
+    assert time.monotonic() - started < 3
+    server.stop()  # a process spinning in a loop still stops
+    assert not server.alive()
+
+
+def test_missing_file_and_unknown_kind_are_explained(tmp_path):
+    with pytest.raises(ServerError, match="does not exist yet"):
+        launch(tmp_path / "nothing.py", "wsgiref")
+    (tmp_path / "x.py").write_text("")
+    with pytest.raises(ServerError, match="kind must be one of"):
+        launch(tmp_path / "x.py", "tornado")
+
+
+def test_app_attribute_missing_is_explained(app_file):
+    with pytest.raises(ServerError, match="defines no 'application'"):
+        launch(app_file("hello_wsgi.py"), "wsgiref", app="application")
+
+
+def test_log_is_kept_in_a_file_and_shown_on_demand(app_file, capsys):
+    server = launch(app_file("hello_wsgi.py"), "wsgiref")
+    server.get("/")
+    server.log()
+    out = capsys.readouterr().out
+    assert f"is running at http://127.0.0.1:{server.port}/" in out
+    assert '"GET / HTTP/1.1" 200' in out
+
+
+KERNEL_SCRIPT = """
+import os, sys
+sys.path.insert(0, {root!r})
+from coursekit import launch
+server = launch({path!r}, "gunicorn", args=["--workers", "2"], quiet=True)
+print(server.process.pid, server.port, flush=True)
+import threading; threading.Event().wait()
+"""
+
+
+def test_servers_die_when_their_kernel_is_killed(app_file):
+    """nbval kills kernels without running atexit: the watchdog must still stop their servers."""
+    script = KERNEL_SCRIPT.format(root=str(servers.HERE.parent), path=str(app_file("hello_wsgi.py")))
+    kernel = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pid, port = map(int, kernel.stdout.readline().split())
+        family = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        assert len(family) == 3 and port_is_listening(port)
+    finally:
+        kernel.send_signal(signal.SIGKILL)
+        kernel.wait(10)
+        kernel.stdout.close()
+    assert all(gone(p) for p in family), "the server outlived its kernel"
+    assert not port_is_listening(port)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
+def test_stop_kills_children_that_ignore_sigterm(tmp_path):
+    (tmp_path / "stubborn.py").write_text(textwrap.dedent("""
+        import os, signal, socket, subprocess, sys, threading
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        child = subprocess.Popen([sys.executable, "-c",
+            "import signal, threading; signal.signal(signal.SIGTERM, signal.SIG_IGN); threading.Event().wait()"])
+        print(child.pid, flush=True)
+        server = socket.create_server(("127.0.0.1", int(os.environ["PORT"])))
+        threading.Event().wait()
+    """))
+    server = launch(tmp_path / "stubborn.py", "script", quiet=True)
+    child = int(servers.log_tail(server.log_path).split()[0])
+    started = time.monotonic()
+    server.stop(timeout=1)
+    assert time.monotonic() - started < 8
+    assert gone(child) and gone(server.process.pid)
+
+
+def test_behind_jupyterhub_the_url_prefix_reaches_the_frameworks(app_file, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    api = launch(app_file("hello_fastapi.py"), "uvicorn", quiet=True)
+    assert api.browser_url == f"/user/ada/proxy/{api.port}/"
+    assert f"/user/ada/proxy/{api.port}/openapi.json" in api.get("/docs").text  # --root-path
+    assert api.get("/").text == "fastapi"  # direct requests still work
+    site = launch(app_file("hello_flask.py"), "flask", quiet=True)
+    proxied = site.get("/where", headers={"X-Forwarded-Prefix": f"/user/ada/proxy/{site.port}"})
+    assert proxied.text == f"/user/ada/proxy/{site.port}/"  # ProxyFix honours the proxy's prefix
