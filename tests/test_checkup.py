@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -37,6 +38,9 @@ def test_stale_server_from_a_dead_kernel_is_found_and_stopped(capsys):
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
                               start_new_session=True)
     try:
+        deadline = time.monotonic() + 5
+        while (orphan.pid, "old_app") not in stale_servers() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert (orphan.pid, "old_app") in stale_servers()
         doctor()
         assert "still running: old_app" in capsys.readouterr().out

@@ -28,6 +28,17 @@ KINDS = [
 ]
 
 
+def children(pid, count, timeout=10):
+    """The process's descendants, once there are `count` (a gunicorn master answers before it has
+    forked every worker)."""
+    deadline = time.monotonic() + timeout
+    found = psutil.Process(pid).children(recursive=True)
+    while len(found) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        found = psutil.Process(pid).children(recursive=True)
+    return found
+
+
 def gone(pid, timeout=10):
     """True once the process has exited (or is a zombie nobody has reaped yet)."""
     deadline = time.monotonic() + timeout
@@ -58,10 +69,7 @@ def test_every_kind_serves_on_loopback_and_stops_cleanly(app_file, file, kind, b
 
 def test_gunicorn_workers_die_with_their_master(app_file):
     server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
-    deadline = time.monotonic() + 10  # the master answers before it has forked every worker
-    workers = []
-    while len(workers) < 3 and time.monotonic() < deadline:
-        workers = psutil.Process(server.process.pid).children(recursive=True)
+    workers = children(server.process.pid, 3)
     assert len(workers) == 3
     server.stop()
     assert all(gone(w.pid) for w in workers)
@@ -182,7 +190,7 @@ def test_servers_die_when_their_kernel_is_killed(app_file):
                               stdout=subprocess.PIPE, text=True)
     try:
         pid, port = map(int, kernel.stdout.readline().split())
-        family = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        family = [pid] + [c.pid for c in children(pid, 2)]
         assert len(family) == 3 and port_is_listening(port)
     finally:
         kernel.send_signal(signal.SIGKILL)
