@@ -68,7 +68,8 @@ class Server:
 
     def stop(self, timeout=5):
         """Stop the server's whole process group and wait until its port is free."""
-        _running.pop(self.name, None)
+        if _running.get(self.name) is self:  # an old handle must not unregister its successor
+            del _running[self.name]
         _watch("del", self.process.pid)
         kill_group(self.process, timeout)
         deadline = time.monotonic() + timeout

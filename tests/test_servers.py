@@ -228,3 +228,11 @@ def test_behind_jupyterhub_the_url_prefix_reaches_the_frameworks(app_file, monke
     site = launch(app_file("hello_flask.py"), "flask", quiet=True)
     proxied = site.get("/where", headers={"X-Forwarded-Prefix": f"/user/ada/proxy/{site.port}"})
     assert proxied.text == f"/user/ada/proxy/{site.port}/"  # ProxyFix honours the proxy's prefix
+
+
+def test_stopping_an_old_handle_leaves_its_successor_registered(app_file):
+    path = app_file("hello_wsgi.py")
+    old = launch(path, "wsgiref", quiet=True)
+    new = launch(path, "wsgiref", quiet=True)
+    old.stop()
+    assert servers.running() == [new]
