@@ -32,11 +32,12 @@ def lab_from_solution(solution):
     return lab
 
 
-def write_labs():
-    """Regenerate every labs/NN-title.ipynb from solutions/NN-title.ipynb."""
+def write_labs(solutions=()):
+    """Regenerate labs/NN-title.ipynb from solutions/NN-title.ipynb (all, or the ones named)."""
     import nbformat
 
-    for solution_path in sorted((ROOT / "solutions").glob("*.ipynb")):
+    for solution_path in solutions or sorted((ROOT / "solutions").glob("*.ipynb")):
+        solution_path = Path(solution_path).resolve()
         lab = lab_from_solution(nbformat.read(solution_path, as_version=4))
         nbformat.write(lab, ROOT / "labs" / solution_path.name)
         print(f"labs/{solution_path.name}")
@@ -61,7 +62,9 @@ def refresh(paths):
     for path in targets:
         print(f"executing {path}", flush=True)
         execute(path)
-    write_labs()
+    solved = [p for p in targets if p.resolve().parent.name == "solutions"]
+    if solved:
+        write_labs(solved)
 
 
 def course_map():
