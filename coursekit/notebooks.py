@@ -50,7 +50,7 @@ def execute(path, timeout=300):
 
     os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     nbformat.write(notebook, path)
 
