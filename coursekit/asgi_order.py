@@ -1,0 +1,303 @@
+"""Check that an ASGI app sends its messages in the order the specification asks, in plain words.
+
+`OrderChecker(app)` wraps an app and records every send(); `run_http`, `run_lifespan` and
+`run_websocket` drive an app in-process, in a thread with its own event loop and a deadline
+(a notebook's kernel already runs a loop, so `asyncio.run` cannot be used in a cell).
+"""
+import asyncio
+import threading
+
+TIMEOUT = 5
+
+
+class ASGIOrderError(AssertionError):
+    """An app broke the ASGI message rules; raised by OrderChecker(app, strict=True)."""
+
+
+class OrderChecker:
+    """An ASGI app that runs `app` and notes every send() that breaks the ASGI rules.
+
+    After a call, `messages` holds what the app sent and `problems` what was wrong, each as a
+    sentence a student can act on. With strict=True the first problem raises ASGIOrderError.
+    One checker follows one connection at a time: make one per call when serving many.
+    """
+
+    def __init__(self, app, strict=False):
+        self.app, self.strict = app, strict
+        self.messages, self.problems = [], []
+
+    async def __call__(self, scope, receive, send):
+        self.messages, self.problems = [], []
+        kind = scope.get("type")
+        state = {"started": False, "finished": False, "accepted": False, "closed": False,
+                 "waiting_for": None}  # lifespan: the reply the app owes ("startup"/"shutdown")
+
+        async def checked_receive():
+            message = await receive()
+            if kind == "lifespan" and message.get("type") in ("lifespan.startup", "lifespan.shutdown"):
+                state["waiting_for"] = message["type"].split(".")[1]
+            return message
+
+        async def checked_send(message):
+            self._check(kind, message, state)
+            self.messages.append(message)
+            await send(message)
+
+        await self.app(scope, checked_receive, checked_send)
+        self._check_finished(kind, state)
+
+    def _problem(self, text):
+        self.problems.append(text)
+        if self.strict:
+            raise ASGIOrderError(text)
+
+    def _check(self, kind, message, state):
+        if not isinstance(message, dict) or "type" not in message:
+            return self._problem(f"send() got {message!r}: every ASGI message is a dict with a "
+                                 "'type' key, such as {'type': 'http.response.start', ...}.")
+        if kind == "http":
+            self._check_http(message, state)
+        elif kind == "lifespan":
+            self._check_lifespan(message, state)
+        elif kind == "websocket":
+            self._check_websocket(message, state)
+
+    def _check_http(self, message, state):
+        kind = message["type"]
+        if state["finished"]:
+            return self._problem(f"{kind} was sent after the response was complete. The last "
+                                 "http.response.body (more_body False, the default) ends the "
+                                 "response: send nothing after it.")
+        if kind == "http.response.start":
+            if state["started"]:
+                return self._problem("http.response.start was sent twice. Send it exactly once, "
+                                     "before the first http.response.body.")
+            state["started"] = True
+            status = message.get("status")
+            if not isinstance(status, int) or isinstance(status, bool):
+                self._problem(f"'status' is {status!r}: it must be an int such as 200 or 404 "
+                              "(not a WSGI-style string like '200 OK').")
+            self._check_headers(message.get("headers", []))
+        elif kind == "http.response.body":
+            if not state["started"]:
+                return self._problem("http.response.body was sent before http.response.start. "
+                                     "Send the start message (status and headers) first.")
+            body = message.get("body", b"")
+            if not isinstance(body, (bytes, bytearray)):
+                self._problem(f"'body' is a {type(body).__name__}: it must be bytes. "
+                              "Encode text first, e.g. text.encode().")
+            if not message.get("more_body", False):
+                state["finished"] = True
+        else:
+            self._problem(f"{kind!r} is not a message an http app can send. It sends "
+                          "'http.response.start' once, then one or more 'http.response.body'.")
+
+    def _check_headers(self, headers):
+        if isinstance(headers, (str, bytes, dict)) or not hasattr(headers, "__iter__"):
+            return self._problem(f"'headers' is a {type(headers).__name__}: it must be a list "
+                                 "of [name, value] pairs, e.g. [(b'content-type', b'text/plain')].")
+        for pair in headers:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                return self._problem(f"the header {pair!r} is not a pair: write each header as "
+                                     "(name, value), e.g. (b'content-type', b'text/plain').")
+            name, value = pair
+            if not isinstance(name, bytes) or not isinstance(value, bytes):
+                return self._problem(f"the header {pair!r} must hold two bytes objects, like "
+                                     "(b'content-type', b'text/plain'): encode str with .encode().")
+
+    def _check_lifespan(self, message, state):
+        kind, waiting = message["type"], state["waiting_for"]
+        if waiting is None:
+            return self._problem(f"{kind} was sent without a lifespan.startup or lifespan.shutdown "
+                                 "to answer. Call receive() first and answer the message it returns.")
+        allowed = (f"lifespan.{waiting}.complete", f"lifespan.{waiting}.failed")
+        if kind not in allowed:
+            return self._problem(f"lifespan.{waiting} was answered with {kind!r}: answer it with "
+                                 f"'{allowed[0]}' (or '{allowed[1]}' if it went wrong).")
+        state["waiting_for"] = None
+
+    def _check_websocket(self, message, state):
+        kind = message["type"]
+        if state["closed"]:
+            return self._problem(f"{kind} was sent after websocket.close: the connection is over.")
+        if kind == "websocket.accept":
+            if state["accepted"]:
+                return self._problem("websocket.accept was sent twice; accept once.")
+            state["accepted"] = True
+        elif kind == "websocket.send":
+            if not state["accepted"]:
+                return self._problem("websocket.send came before websocket.accept. Accept the "
+                                     "connection first (after receiving websocket.connect).")
+            if message.get("text") is None and message.get("bytes") is None:
+                self._problem("websocket.send needs a 'text' (str) or 'bytes' (bytes) key.")
+        elif kind == "websocket.close":
+            state["closed"] = True
+        else:
+            self._problem(f"{kind!r} is not a message a websocket app can send: use "
+                          "websocket.accept, websocket.send or websocket.close.")
+
+    def _check_finished(self, kind, state):
+        if self.problems:
+            return  # the first problem explains the rest; one fix at a time
+        if kind == "http" and not state["started"]:
+            self._problem("the app returned without sending http.response.start: every request "
+                          "needs a response (status and headers, then a body).")
+        elif kind == "http" and not state["finished"]:
+            self._problem("the app returned before the response was complete: the last "
+                          "http.response.body must have more_body False (the default).")
+        elif kind == "lifespan" and not self.messages:
+            self._problem("the app returned without answering lifespan.startup: call receive() "
+                          "and answer lifespan.startup with 'lifespan.startup.complete'.")
+        elif kind == "websocket" and not (state["accepted"] or state["closed"]):
+            self._problem("the app returned without accepting the connection: answer "
+                          "websocket.connect with websocket.accept (or websocket.close to refuse).")
+        elif kind == "lifespan" and state["waiting_for"]:
+            self._problem(f"the app returned without answering lifespan.{state['waiting_for']}: "
+                          f"send 'lifespan.{state['waiting_for']}.complete' first.")
+
+
+class Result:
+    """What one in-process run produced: messages, problems, the app's exception, a summary."""
+
+    def __init__(self, messages, problems, error=None):
+        self.messages, self.problems, self.error = messages, problems, error
+        start = next((m for m in messages if m.get("type") == "http.response.start"), {})
+        self.status = start.get("status")
+        self.headers = {}
+        for pair in start.get("headers", []) if start else []:
+            try:
+                name, value = pair
+                self.headers[bytes(name).decode("latin-1").lower()] = bytes(value).decode("latin-1")
+            except (TypeError, ValueError):
+                pass  # a malformed header is already reported in problems
+        self.body_messages = [m for m in messages if m.get("type") == "http.response.body"]
+        self.body = b"".join(bytes(m.get("body", b"")) for m in self.body_messages
+                             if isinstance(m.get("body", b""), (bytes, bytearray)))
+
+    def __repr__(self):
+        return f"<Result status={self.status} problems={len(self.problems)} error={self.error!r}>"
+
+
+def run_in_thread(make_coroutine, timeout=TIMEOUT):
+    """Run `make_coroutine()` on a new event loop in a thread; give up after `timeout` seconds.
+
+    Returns (value, exception). A coroutine that awaits forever is cancelled; one that blocks
+    the thread (time.sleep, an endless loop) is left behind and reported as TimeoutError.
+    """
+    outcome = {}
+
+    def target():
+        loop = asyncio.new_event_loop()
+        try:
+            outcome["value"] = loop.run_until_complete(
+                asyncio.wait_for(make_coroutine(), timeout))
+        except BaseException as error:  # reported to the caller, never lost in the thread
+            outcome["error"] = error
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, daemon=True, name="asgi-order")
+    thread.start()
+    thread.join(timeout + 1)
+    if thread.is_alive():
+        return None, TimeoutError(f"the app did not return within {timeout} s: does it block the "
+                                  "event loop (time.sleep, an endless loop) instead of awaiting?")
+    error = outcome.get("error")
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        error = TimeoutError(f"the app did not return within {timeout} s: is it waiting on "
+                             "receive() for a message that never comes?")
+    return outcome.get("value"), error
+
+
+def http_scope(method="GET", path="/", query=b"", headers=(), state=None):
+    """A scope like the one uvicorn builds for an HTTP/1.1 request on 127.0.0.1."""
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
+             "http_version": "1.1", "method": method, "scheme": "http", "path": path,
+             "raw_path": path.encode(), "query_string": query, "root_path": "",
+             "headers": [(b"host", b"127.0.0.1")] + list(headers),
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    if state is not None:
+        scope["state"] = dict(state)  # servers give each request a shallow copy
+    return scope
+
+
+def _drive(app, scope, incoming, timeout, strict=False, after=None):
+    """Feed `incoming` messages to receive(); once they run out, `after()` gives the next."""
+    checker = OrderChecker(app, strict=strict)
+
+    async def run():
+        queue = list(incoming)
+
+        async def receive():
+            if queue:
+                return queue.pop(0)
+            return await after(checker)
+
+        async def send(message):
+            pass
+
+        await checker(scope, receive, send)
+
+    _, error = run_in_thread(run, timeout)
+    return Result(checker.messages, checker.problems, error)
+
+
+async def _disconnect_when_done(checker):
+    # Like a real server: after the whole body, receive() waits until the client goes away.
+    while not any(m.get("type") == "http.response.body" and not m.get("more_body")
+                  for m in checker.messages):
+        await asyncio.sleep(0.01)
+    return {"type": "http.disconnect"}
+
+
+def run_http(app, method="GET", path="/", body_chunks=(), headers=(), query=b"", state=None,
+             timeout=TIMEOUT):
+    """Send one request to `app` in-process, the body split into `body_chunks`; return a Result."""
+    chunks = list(body_chunks) or [b""]
+    incoming = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+                for i, chunk in enumerate(chunks)]
+    scope = http_scope(method, path, query, headers, state)
+    return _drive(app, scope, incoming, timeout, after=_disconnect_when_done)
+
+
+def run_lifespan(app, state=None, timeout=TIMEOUT):
+    """Run startup then shutdown; `state` (a dict) is the lifespan state the app may fill."""
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+             "state": state if state is not None else {}}
+    incoming = [{"type": "lifespan.startup"}]
+    shutdown = [{"type": "lifespan.shutdown"}]
+
+    async def after(checker):
+        # Shut down only once startup has been answered, as a server does.
+        while not checker.messages:
+            await asyncio.sleep(0.01)
+        if shutdown:
+            return shutdown.pop()
+        await asyncio.Event().wait()  # nothing more comes: a server would be gone
+
+    return _drive(app, scope, incoming, timeout, after=after)
+
+
+def run_websocket(app, texts, path="/", timeout=TIMEOUT):
+    """Connect to `app` in-process, send each of `texts`, then disconnect; return a Result."""
+    scope = {"type": "websocket", "asgi": {"version": "3.0", "spec_version": "2.4"},
+             "http_version": "1.1", "scheme": "ws", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "headers": [(b"host", b"127.0.0.1")],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "subprotocols": []}
+    incoming = [{"type": "websocket.connect"}]
+    pending = [{"type": "websocket.receive", "text": text} for text in texts]
+
+    async def after(checker):
+        # The client speaks only after the app accepted, and leaves after the last answer.
+        while not any(m.get("type") in ("websocket.accept", "websocket.close")
+                      for m in checker.messages):
+            await asyncio.sleep(0.01)
+        if pending and not any(m.get("type") == "websocket.close" for m in checker.messages):
+            return pending.pop(0)
+        for _ in range(100):  # let the last answers out before the client leaves
+            if sum(m.get("type") == "websocket.send" for m in checker.messages) >= len(texts):
+                break
+            await asyncio.sleep(0.01)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    return _drive(app, scope, incoming, timeout, after=after)

@@ -1,0 +1,227 @@
+"""Lab 04, ASGI by hand: one app checked in-process (message order) and under a real uvicorn."""
+import asyncio
+import importlib.util
+import json
+import secrets
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from coursekit.asgi_order import run_http, run_in_thread, run_lifespan, run_websocket
+from coursekit.checks import CheckFailed, StopExercise, exercise
+
+APP = "apps/lab04_app.py"
+
+
+def load(t):
+    """Import the student's app file afresh, as a module of the kernel, for in-process parts."""
+    with t.part(f"{APP} imports", hint="Run the %%writefile cell first; fix the error shown below."):
+        spec = importlib.util.spec_from_file_location("lab04_app_checked", APP)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    if not t.results[-1][1]:
+        raise StopExercise()
+    return module
+
+
+def obeys_asgi(result):
+    """Turn what the in-process run saw into a plain failure: a hang, a rule broken, an exception."""
+    if isinstance(result.error, TimeoutError):
+        raise CheckFailed("an answer within the deadline", str(result.error))
+    if result.error is not None:
+        raise result.error.with_traceback(students_frames(result.error.__traceback__))
+    if result.problems:
+        raise CheckFailed("messages that follow the ASGI rules", result.problems[0])
+
+
+def students_frames(tb):
+    """The traceback from the first frame in the student's file on (not asyncio's own frames)."""
+    start = tb
+    while start is not None and Path(start.tb_frame.f_code.co_filename).name != Path(APP).name:
+        start = start.tb_next
+    return start or tb
+
+
+@contextmanager
+def over_http():
+    """Turn a network failure (refused, timed out, cut) into a plain failed part, not a traceback."""
+    import requests
+
+    try:
+        yield
+    except (requests.RequestException, OSError) as error:
+        raise CheckFailed("an answer from uvicorn within 5 s",
+                          f"{type(error).__name__} (the server closed the connection or never "
+                          "answered; a 500 or a hang usually shows in the in-process parts above)"
+                          ) from None
+
+
+def sse_data(text):
+    """The data fields of the events in an event-stream text, in order."""
+    return [line[len("data:"):].strip() for line in text.splitlines() if line.startswith("data:")]
+
+
+@exercise("4.1")
+def routing(t):
+    module = load(t)
+    with t.part("home() answers 200 with a body, in two messages in order",
+                hint="Use send_text(send, 200, ...): it sends http.response.start, then the body."):
+        result = run_http(module.home, path="/")
+        obeys_asgi(result)
+        t.equal(result.status, 200)
+        t.expect(result.body, "a body that is not empty", repr(result.body))
+    with t.part("not_found() answers 404", hint="The status is an int: 404."):
+        result = run_http(module.not_found, path="/nowhere")
+        obeys_asgi(result)
+        t.equal(result.status, 404)
+    with t.part("app sends an unknown path to not_found (in-process)",
+                hint="In app(), look up scope['path'] in ROUTES; use not_found when it is missing."):
+        result = run_http(module.app, path="/no/such/page")
+        obeys_asgi(result)
+        t.equal(result.status, 404)
+    server = t.launch(APP, "uvicorn")
+    with t.part("GET / answers 200 under uvicorn",
+                hint="Fix the in-process parts first; then check that app() awaits the handler "
+                     "it found (a 500 means the app raised or sent messages out of order)."):
+        with over_http():
+            t.equal(server.get("/").status_code, 200)
+    with t.part("GET /no/such/page answers 404 under uvicorn"):
+        with over_http():
+            t.equal(server.get("/no/such/page").status_code, 404)
+
+
+@exercise("4.2")
+def json_body(t):
+    module = load(t)
+    chunks = [b'{"num', b'bers": [4, 8', b', 15, 16', b', 23, 42]}']
+    with t.part("read_body() joins a body that arrives in 4 messages",
+                hint="Call receive() in a loop, add each message's 'body', stop when more_body is False."):
+        queue = [{"type": "http.request", "body": c, "more_body": i < 3} for i, c in enumerate(chunks)]
+
+        async def receive():
+            if not queue:
+                await asyncio.sleep(30)  # a second read after the last chunk would wait forever
+            return queue.pop(0)
+
+        body, error = run_in_thread(lambda: module.read_body(receive), timeout=3)
+        if isinstance(error, TimeoutError):
+            raise CheckFailed("read_body() to return after the message with more_body False",
+                              "it kept calling receive()")
+        if error is not None:
+            raise error
+        t.equal(body, b"".join(chunks))
+    with t.part("POST /sum in 4 chunks answers 200 {\"sum\": 108} (in-process)",
+                hint="Read the whole body with read_body(receive) before json.loads."):
+        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=chunks)
+        obeys_asgi(result)
+        t.equal((result.status, result.body.decode("utf-8", "replace")), (200, '{"sum": 108}'))
+    with t.part("the answer is labelled application/json",
+                hint="Pass 'application/json' as send_text's content_type."):
+        t.equal(result.headers.get("content-type", "(none)"), "application/json")
+    with t.part("a body that is not JSON answers 400, not a crash",
+                hint="Catch ValueError (json.loads) and KeyError, and answer 400."):
+        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=[b"not json"])
+        obeys_asgi(result)
+        t.equal(result.status, 400)
+    server = t.launch(APP, "uvicorn")
+    with t.part("POST /sum streamed in pieces over HTTP answers {\"sum\": 6}",
+                hint="If the in-process parts pass, look at app()'s routing from exercise 4.1."):
+        def pieces():
+            for piece in (b'{"numbers"', b': [1, 2', b', 3]}'):
+                time.sleep(0.05)  # separate TCP segments, so uvicorn delivers separate messages
+                yield piece
+
+        with over_http():
+            response = server.post("/sum", data=pieces())
+        t.equal((response.status_code, response.text), (200, '{"sum": 6}'))
+
+
+@exercise("4.3")
+def lifespan_state(t):
+    module = load(t)
+    state = {}
+    with t.part("lifespan answers startup and shutdown, in order",
+                hint="Loop on receive(); answer lifespan.startup with lifespan.startup.complete, "
+                     "lifespan.shutdown with lifespan.shutdown.complete, then return."):
+        result = run_lifespan(module.lifespan, state)
+        obeys_asgi(result)
+        t.equal([m["type"] for m in result.messages],
+                ["lifespan.startup.complete", "lifespan.shutdown.complete"])
+    with t.part("startup stores a str in scope['state']['greeting']",
+                hint="Set scope['state']['greeting'] before sending lifespan.startup.complete."):
+        got = state.get("greeting")
+        t.expect(isinstance(got, str) and got, "a non-empty str",
+                 repr(got) if "greeting" in state else "no 'greeting' key in the state")
+    with t.part("greeting() answers with the text in scope['state']['greeting']",
+                hint="Read the text from scope['state'], not from a literal in the handler."):
+        marker = f"state says {secrets.token_hex(4)}"
+        result = run_http(module.greeting, path="/greeting", state={"greeting": marker})
+        obeys_asgi(result)
+        t.equal(result.body.decode("utf-8", "replace"), marker)
+    server = t.launch(APP, "uvicorn", args=["--lifespan", "on"])
+    with t.part("GET /greeting under uvicorn answers the greeting set at startup",
+                hint="uvicorn runs lifespan first and copies its state into every request's scope."):
+        with over_http():
+            response = server.get("/greeting")
+        t.equal((response.status_code, response.text),
+                (200, state.get("greeting", "the greeting set at startup")))
+
+
+@exercise("4.4")
+def server_sent_events(t):
+    module = load(t)
+    with t.part("/events answers 200 text/event-stream, messages in order",
+                hint="Start with status 200 and a content-type header of text/event-stream."):
+        result = run_http(module.events, path="/events")
+        obeys_asgi(result)
+        t.equal(result.status, 200)
+        got = result.headers.get("content-type", "(none)")
+        t.expect(got.startswith("text/event-stream"), "text/event-stream", got)
+    with t.part("each event goes out in its own body message (a stream)",
+                hint="Send one http.response.body per event with more_body True, then a last "
+                     "empty body without it."):
+        streamed = [m for m in result.body_messages if m.get("more_body")]
+        t.expect(len(streamed) >= 3, "at least 3 body messages with more_body True",
+                 f"{len(streamed)}")
+    with t.part("the events carry data 1, 2 and 3",
+                hint="Each event is the line 'data: N' followed by an empty line."):
+        t.equal(sse_data(result.body.decode("utf-8", "replace")), ["1", "2", "3"])
+    server = t.launch(APP, "uvicorn")
+    with t.part("a streaming HTTP client reads the 3 events under uvicorn",
+                hint="If the in-process parts pass, look at app()'s routing from exercise 4.1."):
+        lines = []
+        with over_http(), server.get("/events", stream=True) as response:
+            for line in response.iter_lines(decode_unicode=True):
+                lines.append(line)
+                if len(sse_data("\n".join(lines))) == 3:
+                    break
+        t.equal(sse_data("\n".join(lines)), ["1", "2", "3"])
+
+
+@exercise("4.5")
+def websocket_echo(t):
+    module = load(t)
+    with t.part("echo accepts, then sends each text back (in-process)",
+                hint="Answer websocket.connect with websocket.accept; answer each "
+                     "websocket.receive with a websocket.send of the same text."):
+        result = run_websocket(module.echo, ["hello", "again"], path="/echo")
+        obeys_asgi(result)
+        t.equal([m.get("text") for m in result.messages if m["type"] == "websocket.send"],
+                ["hello", "again"])
+    server = t.launch(APP, "uvicorn")
+    with t.part("a WebSocket client at /echo gets its messages back under uvicorn",
+                hint="uvicorn refuses or drops the connection when echo() raises, returns early "
+                     "or sends before websocket.accept; the in-process part above says which."):
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        url = f"ws://127.0.0.1:{server.port}/echo"
+        try:
+            with connect(url, open_timeout=5, close_timeout=2) as ws:
+                replies = []
+                for text in ("ping", "Grüße"):
+                    ws.send(text)
+                    replies.append(ws.recv(timeout=5))
+        except (WebSocketException, TimeoutError, OSError) as error:
+            raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}")
+        t.equal(replies, ["ping", "Grüße"])
