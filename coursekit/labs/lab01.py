@@ -1,0 +1,291 @@
+"""Lab 01, an HTTP/1.1 server on sockets: each exercise talks to apps/lab01_server.py over real TCP.
+
+Where an exercise is about bytes (keep-alive, malformed requests) the checks use a raw socket;
+elsewhere they use requests, as any client would. Every connection and request has a deadline.
+"""
+import socket
+import threading
+
+import requests
+
+from coursekit.checks import CheckFailed, exercise
+
+SERVER = "apps/lab01_server.py"
+SECONDS = 3  # how long a check waits for any one answer
+
+
+def fetch(server, method, path, timeout=SECONDS, **kwargs):
+    """A request through `requests`; a missing or broken answer becomes a plain-words failure."""
+    # One request per connection, as a client that has nothing more to ask says: a server that keeps
+    # connections open but serves one at a time is then not blocked by a check's earlier request.
+    # (Keep-alive is checked on its own, on a raw socket, in exercise 1.7.)
+    headers = {"Connection": "close", **kwargs.pop("headers", {})}
+    try:
+        return server.request(method, path, timeout=timeout, headers=headers, **kwargs)
+    except requests.Timeout:
+        raise CheckFailed(f"an answer within {timeout} s", "no answer in time") from None
+    except requests.RequestException as error:
+        raise CheckFailed("a complete HTTP answer", describe(error)) from None
+
+
+def describe(error):
+    """What a connection error means, in the words a student can act on."""
+    text = repr(error)
+    if "BadStatusLine" in text:
+        return "an answer that does not start with a status line such as 'HTTP/1.1 200 OK'"
+    if "RemoteDisconnected" in text or "closed connection without response" in text:
+        return "the server closed the connection without answering (look at its log)"
+    if "timed out" in text.lower():
+        return (f"no complete answer within {SECONDS} s: without a Content-Length header a client "
+                "can only wait for the connection to close")
+    if "reset" in text.lower():
+        return ("the connection was reset: the server closed it before reading the whole request "
+                "(look at its log)")
+    if "refused" in text.lower():
+        return "the connection was refused: is the server still running?"
+    return f"a connection error: {error}"
+
+
+def connect(server):
+    """A raw TCP connection to the server, with a deadline on every read."""
+    try:
+        return socket.create_connection(("127.0.0.1", server.port), timeout=SECONDS)
+    except OSError as error:
+        raise CheckFailed("a connection to the server", describe(error)) from None
+
+
+def send(sock, data):
+    """Send raw bytes; a connection the server already closed becomes a plain-words failure."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        raise CheckFailed("the connection to be open", "the server had already closed it") from None
+
+
+def read_answer(rfile):
+    """Read one answer from a connection that may stay open: (status line, headers, body)."""
+    try:
+        status_line = rfile.readline(8192)
+        if not status_line:
+            raise CheckFailed("an answer", "the server closed the connection without answering")
+        headers = {}
+        while True:
+            line = rfile.readline(8192)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" not in headers:
+            raise CheckFailed("a Content-Length header, so that the answer's end is known",
+                              "no Content-Length header")
+        body = rfile.read(int(headers["content-length"]))
+    except TimeoutError:
+        raise CheckFailed(f"an answer within {SECONDS} s", "no complete answer in time") from None
+    except ConnectionError:
+        raise CheckFailed("an answer", "the connection was reset") from None
+    return status_line.decode("latin-1").strip(), headers, body
+
+
+def read_until_closed(sock):
+    """Everything the server sends until it closes the connection (what came, if it resets)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except TimeoutError:
+        raise CheckFailed(f"an answer, then the connection closed, within {SECONDS} s",
+                          f"{first_line(received)}, and the connection stayed open") from None
+    except ConnectionError:
+        pass
+    return received
+
+
+def first_line(data):
+    if not data:
+        return "no answer at all"
+    return repr(data.split(b"\r\n")[0].decode("latin-1"))
+
+
+def status(response):
+    return f"{response.status_code} {response.reason}"
+
+
+@exercise("1.1")
+def root_answers(t):
+    server = t.launch(SERVER, "script")
+    with t.part("GET / answers 200 OK",
+                hint="In route(), answer GET / with \"200 OK\"; run the %%writefile cell again."):
+        response = fetch(server, "GET", "/")
+        t.expect(response.status_code == 200, "200 OK", status(response))
+    with t.part("the answer to GET / has a body", hint="Return a few bytes of text as the body."):
+        t.expect(len(fetch(server, "GET", "/").content) > 0, "a non-empty body", "an empty body")
+
+
+@exercise("1.2")
+def others_are_not_found(t):
+    server = t.launch(SERVER, "script")
+    for path in ("/no-such-page", "/a/b/c?x=1"):
+        with t.part(f"GET {path} answers 404 Not Found",
+                    hint="Make the last branch of route() answer \"404 Not Found\" for everything else."):
+            response = fetch(server, "GET", path)
+            t.expect(response.status_code == 404, "404 Not Found", status(response))
+    with t.part("GET / still answers 200 OK", hint="Keep the branch for / above the 404."):
+        response = fetch(server, "GET", "/")
+        t.expect(response.status_code == 200, "200 OK", status(response))
+
+
+@exercise("1.3")
+def echo_path(t):
+    server = t.launch(SERVER, "script")
+    with t.part("GET /echo/hello answers 200 OK with the body 'hello'",
+                hint="Answer paths that start with /echo/ with the rest of the path."):
+        response = fetch(server, "GET", "/echo/hello")
+        t.expect(response.status_code == 200, "200 OK", status(response))
+        t.equal(response.content, b"hello")
+    with t.part("its Content-Type is text/plain",
+                hint="Answer with the content type text/plain; charset=utf-8."):
+        got = fetch(server, "GET", "/echo/hello").headers.get("Content-Type", "no Content-Type header")
+        t.expect(got.startswith("text/plain"), "text/plain; charset=utf-8", got)
+    with t.part("its Content-Length is the body's length",
+                hint="In send_response(), add a Content-Length header: the body's length in bytes."):
+        response = fetch(server, "GET", "/echo/hello")
+        got = response.headers.get("Content-Length", "no Content-Length header")
+        t.equal(got, str(len(response.content)))
+    with t.part("GET /echo/caf%C3%A9%20au%20lait answers 'café au lait', 13 bytes long",
+                hint="Percent-decode the text (urllib.parse.unquote), encode it as UTF-8, and count "
+                     "bytes, not characters."):
+        response = fetch(server, "GET", "/echo/caf%C3%A9%20au%20lait")
+        t.equal(response.content.decode("utf-8", "replace"), "café au lait")
+        t.equal(response.headers.get("Content-Length", "no Content-Length header"), "13")
+
+
+@exercise("1.4")
+def user_agent(t):
+    server = t.launch(SERVER, "script")
+    for agent in ("lab01-check/1.4", "Mozilla/5.0 (a lab check; not a browser)"):
+        with t.part(f"GET /user-agent answers with the User-Agent {agent!r}",
+                    hint="Answer with the value of the request's User-Agent header (headers are "
+                         "stored with lower-case names)."):
+            response = fetch(server, "GET", "/user-agent", headers={"User-Agent": agent})
+            t.expect(response.status_code == 200, "200 OK", status(response))
+            t.equal(response.content.decode("latin-1"), agent)
+    with t.part("its Content-Type is text/plain", hint="Answer with text/plain; charset=utf-8."):
+        got = fetch(server, "GET", "/user-agent").headers.get("Content-Type", "no Content-Type header")
+        t.expect(got.startswith("text/plain"), "text/plain", got)
+
+
+@exercise("1.5")
+def post_body(t):
+    server = t.launch(SERVER, "script")
+    small = b'{"lab": 1, "text": "caf\\u00e9"}'
+    with t.part("POST /echo with a JSON body answers 200 OK with the same bytes",
+                hint="Read exactly Content-Length bytes of body in read_request(), then answer POST "
+                     "/echo with them."):
+        response = fetch(server, "POST", "/echo", data=small,
+                         headers={"Content-Type": "application/json"})
+        t.expect(response.status_code == 200, "200 OK", status(response))
+        t.equal(response.content, small)
+    with t.part("the answer has the request's Content-Type",
+                hint="Answer with the request's Content-Type header (application/octet-stream if "
+                     "there is none)."):
+        response = fetch(server, "POST", "/echo", data=small,
+                         headers={"Content-Type": "application/json"})
+        t.equal(response.headers.get("Content-Type", "no Content-Type header"), "application/json")
+    large = bytes(range(256)) * 200  # 51,200 bytes: more than one read from the socket
+    with t.part("a 51,200-byte body comes back whole",
+                hint="A large body arrives in several pieces: read until you have Content-Length bytes."):
+        response = fetch(server, "POST", "/echo", data=large,
+                         headers={"Content-Type": "application/octet-stream"})
+        t.expect(response.content == large, "the same 51200 bytes",
+                 f"{len(response.content)} bytes" + ("" if len(response.content) != len(large)
+                                                     else ", but different ones"))
+
+
+@exercise("1.6")
+def several_clients(t):
+    server = t.launch(SERVER, "script")
+    idle = []
+    try:
+        with t.part("a client that connects and sends nothing does not block the next one",
+                    hint="Serve each connection in a thread of its own (exercise 1.6), so that the "
+                         "loop goes straight back to accept()."):
+            idle.append(connect(server))
+            response = fetch(server, "GET", "/echo/next", timeout=2)
+            t.equal(response.content, b"next")
+        with t.part("8 clients at once, while one is idle, each get their own answer",
+                    hint="Each thread must serve its own connection; share nothing between them."):
+            results = {}
+
+            def client(number):
+                try:
+                    results[number] = fetch(server, "GET", f"/echo/client-{number}").text
+                except CheckFailed as failed:
+                    results[number] = failed.got
+
+            threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=SECONDS + 1)
+            wrong = {n: results.get(n, "no answer in time") for n in range(8)
+                     if results.get(n) != f"client-{n}"}
+            t.expect(not wrong, "client-N back to client N, for all 8",
+                     f"{len(wrong)} wrong, e.g. client {min(wrong)} got {wrong[min(wrong)]!r}"
+                     if wrong else "")
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+@exercise("1.7")
+def keep_alive(t):
+    server = t.launch(SERVER, "script")
+    with t.part("two requests on one connection get two answers",
+                hint="Keep the connection open after an HTTP/1.1 answer unless the client sent "
+                     "Connection: close; the answer needs a Content-Length (exercise 1.3)."):
+        with connect(server) as sock, sock.makefile("rb") as rfile:
+            send(sock, b"GET /echo/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            line, headers, body = read_answer(rfile)
+            t.equal(body, b"first")
+            t.expect(headers.get("connection", "").lower() != "close",
+                     "no 'Connection: close' on the first answer", "Connection: close")
+            send(sock, b"GET /echo/second HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            line, headers, body = read_answer(rfile)
+            t.equal(body, b"second")
+    with t.part("a POST and a GET sent together on one connection are both answered",
+                hint="Read exactly Content-Length bytes of body: the bytes after them are the next "
+                     "request."):
+        with connect(server) as sock, sock.makefile("rb") as rfile:
+            send(sock, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"
+                   b"GET /echo/after HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            t.equal(read_answer(rfile)[2], b"abc")
+            t.equal(read_answer(rfile)[2], b"after")
+    with t.part("'Connection: close' from the client closes the connection after the answer",
+                hint="When the client sends Connection: close, answer with Connection: close and "
+                     "close."):
+        with connect(server) as sock, sock.makefile("rb") as rfile:
+            send(sock, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            read_answer(rfile)
+            try:
+                more = rfile.read(1)
+            except TimeoutError:
+                raise CheckFailed("the connection closed", "it stayed open") from None
+            t.expect(more == b"", "the connection closed", f"more bytes after the answer: {more!r}")
+
+
+@exercise("1.8")
+def bad_request(t):
+    server = t.launch(SERVER, "script")
+    for data in (b"HELLO\r\n\r\n", b"GET /\r\n\r\n", b"GET / FTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"):
+        shown = data.split(b"\r\n")[0].decode()
+        with t.part(f"the request line {shown!r} gets 400 Bad Request",
+                    hint="In read_request(), raise BadRequest unless the line has three parts: a "
+                         "method, a path starting with /, and HTTP/1.0 or HTTP/1.1."):
+            with connect(server) as sock:
+                send(sock, data)
+                got = first_line(read_until_closed(sock))
+            t.expect(got.startswith("'HTTP/1.") and " 400" in got, "'HTTP/1.1 400 Bad Request'", got)
+    with t.part("the server still answers GET / afterwards",
+                hint="A bad request must only close its own connection, never stop the server."):
+        response = fetch(server, "GET", "/")
+        t.expect(response.status_code == 200, "200 OK", status(response))
