@@ -13,10 +13,13 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from coursekit.servers import ServerError, launch
+import requests
+
+from coursekit.servers import ServerError, launch, log_tail
 
 EXERCISES = {}  # "0.1" -> function(checks, *student_objects)
 PART_SECONDS = 10
+LOG_LINES = 12
 HERE = Path(__file__).resolve().parent
 
 
@@ -87,6 +90,12 @@ class Checks:
                        "that never gets an answer?"]
         except StopExercise:
             raise
+        except requests.Timeout:
+            problem = ["your server did not answer in time: is a handler stuck in a loop, or "
+                       "waiting to read more of the request than the client sent?"]
+        except requests.ConnectionError:
+            problem = ["the connection failed: your server refused it, closed it without an "
+                       "answer, or has crashed (its log is shown below)"]
         except Exception as error:  # the student's code raised: say so, keep the traceback for last
             problem = [f"your code raised {type(error).__name__}: {error}"]
             self.tracebacks.append((description, error))
@@ -139,6 +148,11 @@ class Checks:
         for description, error in self.tracebacks:
             lines.append(f"\nWhere your code raised ({description}):")
             lines.append(student_traceback(error))
+        if self.passed < len(self.results):
+            for server in self.servers:  # a failing server's own words are the best clue
+                tail = log_tail(server.log_path, LOG_LINES)
+                if tail:
+                    lines.append(f"\nThe end of your server's log ({server.log_path}):\n{tail}")
         total = len(self.results)
         if total and self.passed == total:
             lines.append(f"✅ Exercise {self.number}: all {total} checks passed.")

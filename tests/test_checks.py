@@ -100,3 +100,27 @@ def test_a_failed_required_part_stops_the_exercise():
     with pytest.raises(StopExercise):
         t.answered(None, "thing")
     assert t.passed == 0
+
+
+@exercise("99.4")
+def endless_server_checks(t):
+    server = t.launch("apps/endless.py", "wsgiref")
+    with t.part("GET / answers", hint="Look for a loop that never ends."):
+        server.get("/", timeout=1)
+
+
+@pytest.mark.servers
+def test_a_server_stuck_in_a_loop_gets_a_plain_message_and_its_log(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "endless.py").write_text(
+        "def app(environ, start_response):\n    print('handling', environ['PATH_INFO'])\n"
+        "    while True:\n        pass\n")
+    started = time.monotonic()
+    result = run_exercise("99.4")
+    report = result.report()
+    assert time.monotonic() - started < 8
+    assert (result.passed, len(result.results)) == (1, 2)
+    assert "did not answer in time" in report and "Look for a loop that never ends." in report
+    assert "The end of your server's log" in report and "handling /" in report
+    assert "ReadTimeout" not in report  # the student sees words, not the client library's exception
