@@ -104,7 +104,12 @@ def main(argv):
     setup()
     if command == "start":
         lab = VENV / ("Scripts" if os.name == "nt" else "bin") / "jupyter-lab"
-        return subprocess.call([str(lab), FIRST_NOTEBOOK, *rest], cwd=ROOT)
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
+            rest = ["--allow-root", *rest]
+        # The whole course folder is the root (lessons, labs and solutions all visible), and
+        # the browser opens on the first lesson.
+        return subprocess.call([str(lab), f"--ServerApp.root_dir={ROOT}",
+                                f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *rest], cwd=ROOT)
     if command == "test":
         return in_venv("-m", "pytest", *rest)
     if command == "refresh":
