@@ -12,6 +12,7 @@ from coursekit import servers
 
 APPS = Path(__file__).resolve().parent / "apps"
 RUN_ID = "COURSEKIT_TEST_RUN"
+XDIST_WORKER = "exec(eval(sys.stdin.readline()))"  # how execnet starts a worker
 
 
 def pytest_configure(config):
@@ -21,7 +22,7 @@ def pytest_configure(config):
 
 
 def survivors(run_id, exclude=()):
-    """Processes started under this test run that are still alive."""
+    """Processes started under this test run that are still alive (not counting `exclude`)."""
     found = []
     for proc in psutil.process_iter(["pid", "environ", "cmdline"]):
         try:
@@ -34,20 +35,23 @@ def survivors(run_id, exclude=()):
     return found
 
 
+def xdist_workers(controller):
+    """pytest-xdist's worker processes, which may still be exiting when the session finishes."""
+    return {child.pid for child in controller.children()
+            if XDIST_WORKER in " ".join(child.cmdline())}
+
+
 def pytest_sessionfinish(session, exitstatus):
     """After the whole suite, nothing it started may still run (checked on the controller only)."""
     if hasattr(session.config, "workerinput"):
         return
     me = psutil.Process()
-    ours = {me.pid, *(p.pid for p in me.parents())}
+    ours = {me.pid, *(p.pid for p in me.parents()), *xdist_workers(me)}
     deadline = time.monotonic() + 15  # watchdogs need a moment after kernels are killed
     left = survivors(os.environ[RUN_ID], ours)
     while left and time.monotonic() < deadline:
         time.sleep(0.2)
         left = survivors(os.environ[RUN_ID], ours)
-    # xdist workers themselves are still shutting down at this point: they are not leaks.
-    left = [p for p in left if "xdist" not in " ".join(p.info["cmdline"] or [])
-            and "-c" not in (p.info["cmdline"] or [])[1:2]]
     if left:
         lines = "\n".join(f"  pid {p.pid}: {' '.join(p.info['cmdline'] or [])}" for p in left)
         session.config.get_terminal_writer().line(
