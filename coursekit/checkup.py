@@ -9,7 +9,8 @@ import psutil
 
 from coursekit.watchdog import kill_group
 
-PINS = Path(__file__).resolve().parent.parent / "requirements.in"
+COURSE = Path(__file__).resolve().parent.parent
+PINS = COURSE / "requirements.in"
 
 
 def pinned_packages():
@@ -25,13 +26,26 @@ def pinned_packages():
     return pairs
 
 
-def stale_servers():
-    """Course servers (any kernel of this user) whose kernel is gone but which still run."""
-    stale = []
-    for proc in psutil.process_iter(["pid", "environ"]):
+def guarded_kernels():
+    """Kernels whose watchdog is still alive: it will stop their servers, so they are not stale."""
+    kernels = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        command = proc.info.get("cmdline") or []
+        if len(command) == 3 and command[1].endswith("watchdog.py") and command[2].isdigit():
+            kernels.add(int(command[2]))
+    return kernels
+
+
+def stale_servers(course=COURSE):
+    """Servers of this course (run from a folder inside it) that nothing will ever stop: their
+    kernel is gone and so is its watchdog."""
+    guarded, stale = guarded_kernels(), []
+    for proc in psutil.process_iter(["pid", "environ", "cwd"]):
         env = proc.info.get("environ") or {}
         kernel = env.get("COURSEKIT_KERNEL_PID")
         if not (kernel and env.get("COURSEKIT_SERVER")) or psutil.pid_exists(int(kernel)):
+            continue
+        if int(kernel) in guarded or not Path(proc.info["cwd"] or "/").is_relative_to(course):
             continue
         if os.name != "nt" and proc.info["pid"] != os.getpgid(proc.info["pid"]):
             continue  # a worker: stopping its group leader stops it too
@@ -39,7 +53,7 @@ def stale_servers():
     return stale
 
 
-def problems(fix=False):
+def problems(fix=False, course=COURSE):
     """A list of (ok, message) lines about this environment."""
     lines = []
     if sys.version_info >= (3, 11):
@@ -70,7 +84,7 @@ def problems(fix=False):
     except OSError as error:
         lines.append((False, f"Cannot listen on 127.0.0.1 ({error}). Servers cannot run here; "
                              "ask your instructor (a firewall or sandbox may forbid it)."))
-    stale = stale_servers()
+    stale = stale_servers(course)
     if stale and fix:
         for pid, _ in stale:
             kill_group(pid)
@@ -92,9 +106,9 @@ def problems(fix=False):
     return lines
 
 
-def doctor(fix=False):
+def doctor(fix=False, course=COURSE):
     """Print what is right and what is wrong with this environment, with a fix for each problem."""
-    lines = problems(fix)
+    lines = problems(fix, course)
     for ok, message in lines:
         print(f"{'✔' if ok else '✘'} {message}")
     bad = sum(not ok for ok, _ in lines)

@@ -274,7 +274,7 @@ def _watch(action, pid):
                 return
             options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" \
                 else {"start_new_session": True}  # a kernel interrupt must not reach it
-            _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py")],
+            _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py"), str(os.getpid())],
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, **options)
             atexit.unregister(stop_all)  # registered once: a graceful kernel exit stops servers

@@ -1,6 +1,7 @@
 """Kill a kernel's servers when the kernel dies without cleaning up (nbval kills it at once).
 
-Run by coursekit.servers as a separate process. It reads "add PID" / "del PID" lines on stdin;
+Run by coursekit.servers as `watchdog.py KERNEL_PID` (the pid is there for doctor() to read) in a
+separate process. It reads "add PID" / "del PID" lines on stdin;
 when stdin closes, the kernel is gone (the OS closed its end of the pipe), so it kills every
 process group still on its list. Standard library only, so it starts fast.
 """

@@ -3,11 +3,12 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from coursekit import doctor
-from coursekit.checkup import problems, stale_servers
+from coursekit import checkup, doctor
+from coursekit.checkup import guarded_kernels, problems, stale_servers
 
 
 def test_healthy_environment_reports_all_good(capsys, monkeypatch):
@@ -31,22 +32,36 @@ def test_jupyterhub_is_recognised(monkeypatch):
 
 @pytest.mark.servers
 @pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
-def test_stale_server_from_a_dead_kernel_is_found_and_stopped(capsys):
+def test_stale_server_from_a_dead_kernel_is_found_and_stopped(capsys, tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     env = dict(os.environ, COURSEKIT_SERVER="old_app", COURSEKIT_KERNEL_PID=str(dead.pid))
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
-                              start_new_session=True)
+                              cwd=tmp_path, start_new_session=True)
+    watchdog = subprocess.Popen([sys.executable, str(Path(checkup.__file__).with_name("watchdog.py")),
+                                 str(dead.pid)], stdin=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 5
-        while (orphan.pid, "old_app") not in stale_servers() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert (orphan.pid, "old_app") in stale_servers()
-        doctor()
+        found = wait_for(lambda: guarded_kernels() and dead.pid in guarded_kernels())
+        assert found and (orphan.pid, "old_app") not in stale_servers(tmp_path), (
+            "a server whose watchdog still lives will be stopped by it: not stale")
+        watchdog.stdin.close()
+        watchdog.wait(10)
+        assert wait_for(lambda: (orphan.pid, "old_app") in stale_servers(tmp_path))
+        assert (orphan.pid, "old_app") not in stale_servers(), "outside the course folder: not ours"
+        doctor(course=tmp_path)
         assert "still running: old_app" in capsys.readouterr().out
-        doctor(fix=True)
+        doctor(fix=True, course=tmp_path)
         assert "Stopped 1 server(s)" in capsys.readouterr().out
         assert orphan.wait(10) is not None
     finally:
         orphan.kill()
         orphan.wait()
+        watchdog.kill()
+        watchdog.wait()
+
+
+def wait_for(condition, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
