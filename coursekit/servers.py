@@ -108,7 +108,9 @@ def launch(path, kind="script", app="app", name=None, timeout=15, args=(), env=N
         if not quiet and server.browser_url != server.url:
             print(f"Open it in your browser at {server.browser_url}")
         return server
-    raise ServerError(f"{name} could not get a free port after 3 tries. Last log:\n{log_tail(log_path)}")
+    raise ServerError(f"{name} found its port already in use 3 times in a row. If it listens on a "
+                      "fixed port, make it read the port from the PORT environment variable. "
+                      f"The end of its log:\n{log_tail(log_path)}")
 
 
 def running():
@@ -187,6 +189,13 @@ class _PortTaken(Exception):
     pass
 
 
+def port_in_use(log):
+    """Does a server's log say its port was taken? (Each server words it its own way.)"""
+    log = log.lower()
+    return any(words in log for words in ("address already in use", "port is already in use",
+                                          "connection in use"))
+
+
 def _wait_until_ready(server, timeout):
     """Poll until the server accepts connections on its port; fail fast if it dies."""
     deadline = time.monotonic() + timeout
@@ -195,7 +204,7 @@ def _wait_until_ready(server, timeout):
         code = server.process.poll()
         if code is not None:
             tail = log_tail(server.log_path)
-            if "Address already in use" in tail:
+            if port_in_use(tail):
                 raise _PortTaken()
             raise ServerError(f"{server.name} exited with code {code} before it answered. "
                               f"The end of its log:\n{tail}")
@@ -205,6 +214,8 @@ def _wait_until_ready(server, timeout):
             return
         time.sleep(pause)
         pause = min(pause * 1.5, 0.02)
+    if port_in_use(log_tail(server.log_path)):  # gunicorn retries a taken port until it gives up
+        raise _PortTaken()
     other = sorted(listening_ports(server.process.pid))
     where = (f" It is listening on port {', '.join(map(str, other))} instead: serve on the port "
              f"in the PORT environment variable ({server.port})." if other else "")

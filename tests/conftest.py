@@ -1,12 +1,16 @@
 """Shared fixtures, and the guard that fails the run if any server outlives the test suite."""
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import nbval.kernel
 import psutil
 import pytest
+from jupyter_client.manager import KernelManager
+from traitlets import default
 
 from coursekit import servers
 
@@ -15,10 +19,32 @@ RUN_ID = "COURSEKIT_TEST_RUN"
 XDIST_WORKER = "exec(eval(sys.stdin.readline()))"  # how execnet starts a worker
 
 
+class IPCKernelManager(KernelManager):
+    """A kernel that talks over Unix sockets instead of five TCP ports.
+
+    jupyter_client picks a kernel's ports by binding port 0 and closing it; until the kernel binds
+    them, any outgoing connection may take one as its ephemeral port, and the kernel dies ("Kernel
+    died before replying to kernel_info", ZMQError: Address already in use). This suite opens
+    thousands of loopback connections, so its kernels use no TCP port at all.
+    """
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self):
+        folder = Path(tempfile.gettempdir()) / f"coursekit-ipc-{os.getuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return str(folder / f"kernel-{uuid.uuid4().hex[:12]}")
+
+
 def pytest_configure(config):
     # Every process the suite starts (kernels, servers, their workers) inherits this mark, so the
     # guard below can find any that survive. xdist workers inherit the controller's value.
     os.environ.setdefault(RUN_ID, uuid.uuid4().hex)
+    if os.name != "nt":
+        nbval.kernel.KernelManager = IPCKernelManager  # nbval starts its kernels through this name
 
 
 def survivors(run_id, exclude=()):

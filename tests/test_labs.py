@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from conftest import IPCKernelManager
 from coursekit.notebooks import lab_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def run_and_record(path, tmp_path, monkeypatch):
     record = tmp_path / f"{path.parent.name}-record.jsonl"
     monkeypatch.setenv("COURSEKIT_CHECK_RECORD", str(record))
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
+    NotebookClient(notebook, timeout=300, kernel_name="python3", kernel_manager_class=IPCKernelManager,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     results = {}
     for line in record.read_text().splitlines() if record.exists() else []:

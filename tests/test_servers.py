@@ -1,6 +1,7 @@
 """The launcher: every kind of server starts on a free port, fails clearly, and leaves nothing behind."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -236,3 +237,21 @@ def test_stopping_an_old_handle_leaves_its_successor_registered(app_file):
     new = launch(path, "wsgiref", quiet=True)
     old.stop()
     assert servers.running() == [new]
+
+
+def test_a_fixed_port_already_taken_is_explained(app_file):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ServerError, match="already in use 3 times in a row") as error:
+            launch(app_file("fixed_port.py"), "script", env={"TAKEN_PORT": str(port)})
+    assert "PORT environment variable" in str(error.value)
+    assert "Address already in use" in str(error.value)
+
+
+@pytest.mark.parametrize("log", ["OSError: [Errno 98] Address already in use",
+                                 "[Errno 98] error while attempting to bind: address already in use",
+                                 "Error: That port is already in use.",
+                                 "[ERROR] Connection in use: ('127.0.0.1', 5000)"])
+def test_every_servers_wording_of_a_taken_port_is_recognised(log):
+    assert servers.port_in_use(log)
+    assert not servers.port_in_use("Listening at: http://127.0.0.1:5000")
