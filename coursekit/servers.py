@@ -171,18 +171,23 @@ def _start(path, kind, app, name, port, log_path, args, extra_env):
     if proxy_prefix(port):
         env["COURSEKIT_URL_PREFIX"] = proxy_prefix(port)
     log = open(log_path, "wb")
-    options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {
-        "start_new_session": True}  # its own process group: stop() ends workers too
-    try:
+    try:  # its own process group, so that stop() ends its workers and reloaders too
         process = subprocess.Popen(command_for(path, kind, app, port, args), cwd=path.parent,
                                    env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, **options)
+                                   stderr=subprocess.STDOUT, **own_process_group())
     finally:
         log.close()  # the child has its own copy
     server = Server(name, kind, process, port, log_path)
     _running[name] = server
     _watch("add", process.pid)
     return server
+
+
+def own_process_group():
+    """Popen options that start a process in a new process group (POSIX) or console group (Windows)."""
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 class _PortTaken(Exception):
@@ -283,11 +288,10 @@ def _watch(action, pid):
         if _watchdog is None or _watchdog.poll() is not None:
             if action == "del":
                 return
-            options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" \
-                else {"start_new_session": True}  # a kernel interrupt must not reach it
+            # In a group of its own, a kernel interrupt (sent to the kernel's group) misses it.
             _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py"), str(os.getpid())],
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, **options)
+                                         stderr=subprocess.DEVNULL, **own_process_group())
             atexit.unregister(stop_all)  # registered once: a graceful kernel exit stops servers
             atexit.register(stop_all)
         try:
