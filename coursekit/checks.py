@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import signal
+import sysconfig
 import threading
 import traceback
 from contextlib import contextmanager
@@ -90,12 +91,8 @@ class Checks:
                        "that never gets an answer?"]
         except StopExercise:
             raise
-        except requests.Timeout:
-            problem = ["your server did not answer in time: is a handler stuck in a loop, or "
-                       "waiting to read more of the request than the client sent?"]
-        except requests.ConnectionError:
-            problem = ["the connection failed: your server refused it, closed it without an "
-                       "answer, or has crashed (its log is shown below)"]
+        except (requests.RequestException, ConnectionError, TimeoutError) as error:
+            problem = [connection_problem(error)]  # words, not the client library's exception
         except Exception as error:  # the student's code raised: say so, keep the traceback for last
             problem = [f"your code raised {type(error).__name__}: {error}"]
             self.tracebacks.append((description, error))
@@ -162,11 +159,31 @@ class Checks:
         return "\n".join(lines)
 
 
+def connection_problem(error):
+    """What a failed request to the student's server means, in words a student can act on."""
+    text = repr(error).lower()
+    if isinstance(error, (requests.Timeout, TimeoutError)) or "timed out" in text:
+        return ("your server did not answer in time: is a handler stuck in a loop, waiting to read "
+                "more of the request than the client sent, or leaving out Content-Length so that "
+                "the client waits for the connection to close?")
+    if "badstatusline" in text:
+        return "the answer does not start with a status line such as 'HTTP/1.1 200 OK'"
+    if "refused" in text:
+        return "the connection was refused: has your server stopped? (its log is shown below)"
+    if "reset" in text or "broken pipe" in text:
+        return ("the connection was reset: your server closed it before reading the whole request "
+                "(its log is shown below)")
+    return ("your server closed the connection without a complete answer, or has crashed "
+            "(its log is shown below)")
+
+
 def student_traceback(error):
-    """A traceback without the toolkit's own frames, so the student's line stands out."""
+    """A traceback of the student's own frames: the toolkit's, the standard library's and
+    installed packages' frames are left out, so the student's line stands out."""
+    hidden = (str(HERE), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
     exc = traceback.TracebackException.from_exception(error)
     exc.stack = traceback.StackSummary.from_list(
-        [frame for frame in exc.stack if not frame.filename.startswith(str(HERE))])
+        [frame for frame in exc.stack if not frame.filename.startswith(hidden)])
     return "".join(exc.format()).rstrip()
 
 

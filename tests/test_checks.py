@@ -3,8 +3,9 @@ import json
 import time
 
 import pytest
+import requests
 
-from coursekit.checks import Checks, StopExercise, check, exercise, run_exercise
+from coursekit.checks import Checks, StopExercise, check, exercise, run_exercise, student_traceback
 
 
 @exercise("99.1")
@@ -124,3 +125,28 @@ def test_a_server_stuck_in_a_loop_gets_a_plain_message_and_its_log(tmp_path, mon
     assert "did not answer in time" in report and "Look for a loop that never ends." in report
     assert "The end of your server's log" in report and "handling /" in report
     assert "ReadTimeout" not in report  # the student sees words, not the client library's exception
+
+
+def test_failed_requests_are_explained_in_words():
+    from coursekit.checks import connection_problem
+
+    assert "did not answer in time" in connection_problem(requests.ReadTimeout("read timed out"))
+    assert "was refused" in connection_problem(ConnectionRefusedError(111, "Connection refused"))
+    assert "was reset" in connection_problem(ConnectionResetError(104, "Connection reset by peer"))
+    assert "status line" in connection_problem(requests.ConnectionError("BadStatusLine('hello')"))
+    assert "without a complete answer" in connection_problem(
+        requests.ConnectionError("RemoteDisconnected('Remote end closed connection')"))
+
+
+def test_traceback_leaves_out_standard_library_frames():
+    import json
+
+    def parse(text):
+        return json.loads(text)
+
+    try:
+        parse("{not json")
+    except ValueError as error:
+        shown = student_traceback(error)
+    assert "return json.loads(text)" in shown
+    assert "json/decoder.py" not in shown and "JSONDecodeError" in shown

@@ -4,7 +4,6 @@ Both twins are executed top to bottom in a real kernel; check() appends each res
 file (COURSEKIT_CHECK_RECORD), which the assertions read.
 """
 import json
-import os
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import IPCKernelManager
-from coursekit.notebooks import lab_from_solution
+from coursekit.notebooks import lab_from_solution, starter_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -71,10 +70,4 @@ def test_lab_is_generated_from_its_solution(solution):
 def test_starter_removes_solution_blocks_and_lines():
     source = ("def f(x):\n    # BEGIN SOLUTION\n    return x * 2\n    # END SOLUTION\n"
               "answer = 42  # SOLUTION\n")
-    assert lab_from_solution_source(source) == "def f(x):\n    ...\nanswer = ...\n"
-
-
-def lab_from_solution_source(source):
-    from coursekit.notebooks import starter_source
-
-    return starter_source(source)
+    assert starter_source(source) == "def f(x):\n    ...\nanswer = ...\n"

@@ -16,17 +16,8 @@ def start(t):
 
 
 def fetch(server, method, path, **kwargs):
-    """Send one request; no answer, or a closed connection, becomes a plain failure."""
-    import requests
-
-    try:
-        return server.request(method, path, timeout=WAIT, **kwargs)
-    except requests.Timeout:
-        raise CheckFailed(f"an answer within {WAIT} s", "no answer: the gateway is still waiting "
-                          "on something (a script, or the request body?)") from None
-    except requests.ConnectionError:
-        raise CheckFailed("an HTTP answer", "the connection closed without one; the gateway's "
-                          "log shows why (see the cell above exercise 2.1)") from None
+    """Send one request, waiting at most WAIT seconds (a failed one is explained by the check)."""
+    return server.request(method, path, timeout=WAIT, **kwargs)
 
 
 def summary(response):
