@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from coursekit.explain import connection_problem
 from coursekit.servers import ServerError, launch, log_tail
 
 EXERCISES = {}  # "0.1" -> function(checks, *student_objects)
@@ -157,24 +158,6 @@ class Checks:
             lines.append(f"❌ Exercise {self.number}: {self.passed} of {total} checks passed. "
                          "Change your code and run the check again.")
         return "\n".join(lines)
-
-
-def connection_problem(error):
-    """What a failed request to the student's server means, in words a student can act on."""
-    text = repr(error).lower()
-    if isinstance(error, (requests.Timeout, TimeoutError)) or "timed out" in text:
-        return ("your server did not answer in time: is a handler stuck in a loop, waiting to read "
-                "more of the request than the client sent, or leaving out Content-Length so that "
-                "the client waits for the connection to close?")
-    if "badstatusline" in text:
-        return "the answer does not start with a status line such as 'HTTP/1.1 200 OK'"
-    if "refused" in text:
-        return "the connection was refused: has your server stopped? (its log is shown below)"
-    if "reset" in text or "broken pipe" in text:
-        return ("the connection was reset: your server closed it before reading the whole request "
-                "(its log is shown below)")
-    return ("your server closed the connection without a complete answer, or has crashed "
-            "(its log is shown below)")
 
 
 def student_traceback(error):

@@ -128,7 +128,7 @@ def test_a_server_stuck_in_a_loop_gets_a_plain_message_and_its_log(tmp_path, mon
 
 
 def test_failed_requests_are_explained_in_words():
-    from coursekit.checks import connection_problem
+    from coursekit.explain import connection_problem
 
     assert "did not answer in time" in connection_problem(requests.ReadTimeout("read timed out"))
     assert "was refused" in connection_problem(ConnectionRefusedError(111, "Connection refused"))

@@ -8,7 +8,8 @@ import threading
 
 import requests
 
-from coursekit.checks import CheckFailed, connection_problem, exercise
+from coursekit.checks import CheckFailed, exercise
+from coursekit.explain import connection_problem
 
 SERVER = "apps/lab01_server.py"
 SECONDS = 3  # how long a check waits for any one answer
