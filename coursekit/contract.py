@@ -1,0 +1,635 @@
+"""The course's one service contract (a bookmarks API and page), and a runner that checks it.
+
+Every framework lab (Flask, FastAPI, aiohttp, Django) and the hand-written WSGI and ASGI versions
+implement the same clauses; `run_contract(server, api_key)` talks real HTTP to a running server
+and reports each clause that fails in words a student can act on. CLAUSES is the one place the
+contract is written down: the lessons print it, the test suite and the lab checks read it.
+"""
+import html
+import re
+import secrets
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from coursekit.explain import connection_problem
+
+# The environment the service reads (12-factor: configuration from the environment, never the code).
+ENV_DB = "BOOKMARKS_DB"            # path of the SQLite file
+ENV_API_KEY = "BOOKMARKS_API_KEY"  # the key that writes must present as "Authorization: Bearer KEY"
+
+STAGES = ("routes", "storage", "errors", "auth", "html")
+MAX_BODY = 64 * 1024         # bytes; a larger request body answers 413
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+PAGE_SIZE = 50               # GET / shows at most this many bookmarks, newest first
+REQUEST_SECONDS = 5
+
+# The one error shape: {"error": CODE, "message": "words"} plus "field" on a 422.
+ERROR_CODES = {
+    400: "malformed_json",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_field",
+}
+
+ITEM_FIELDS = ("id", "url", "title", "tags")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One promise of the contract: an id, its lab stage, what it says, and how to check it."""
+    id: str
+    stage: str
+    description: str
+    hint: str
+    check: Callable = field(repr=False, compare=False)
+
+
+class ClauseFailed(AssertionError):
+    """A clause did not hold: what the contract expects and what the server did."""
+
+    def __init__(self, expected, got):
+        super().__init__(f"expected {expected}; got {got}")
+        self.expected, self.got = expected, got
+
+
+CLAUSES = []
+
+
+def clause(id, stage, description, hint):
+    def register(function):
+        assert stage in STAGES and id.startswith(stage + "."), id
+        CLAUSES.append(Clause(id, stage, description, hint, function))
+        return function
+    return register
+
+
+def clauses(stages=STAGES):
+    """The clauses of the given stages, in contract order."""
+    stages = (stages,) if isinstance(stages, str) else tuple(stages)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)}; the stages are {', '.join(STAGES)}")
+    return [c for c in CLAUSES if c.stage in stages]
+
+
+# ----------------------------------------------------------------------------------------------
+# Talking to the server
+
+
+class Probe:
+    """What the clause checks use: the server's address, the key, and a few request helpers."""
+
+    def __init__(self, base_url, api_key, db_path=None, restart=None):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.api_key, self.db_path, self.restart = api_key, db_path, restart
+        self.session = requests.Session()
+        self.run_id = secrets.token_hex(3)  # unique tags and titles: the store need not be empty
+
+    def url(self, path):
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def request(self, method, path, key=True, **kwargs):
+        """One request with a deadline; `key=True` sends the right Bearer key, a str sends that."""
+        headers = dict(kwargs.pop("headers", {}))
+        if key is True:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        elif key:
+            headers["Authorization"] = key
+        return self.session.request(method, self.url(path), headers=headers,
+                                    timeout=REQUEST_SECONDS, allow_redirects=False, **kwargs)
+
+    def tag(self, name):
+        return f"{name}-{self.run_id}"
+
+    def create(self, title="Flask docs", url="https://flask.palletsprojects.com/", tags=()):
+        """POST a bookmark with the right key and return the created item (or explain the failure)."""
+        sent = {"url": url, "title": title, "tags": list(tags)}
+        response = self.request("POST", "/api/bookmarks", json=sent)
+        expect_status(response, 201, "POST /api/bookmarks with a valid bookmark and the right key")
+        item = expect_json(response, "the created bookmark")
+        expect_item(item, sent, "the body of the 201 answer")
+        return item
+
+
+def describe(response):
+    """A short account of a response: status, type, and the start of its body."""
+    text = response.text.strip().replace("\n", " ")
+    text = text if len(text) <= 160 else text[:160] + "..."
+    kind = response.headers.get("Content-Type", "no Content-Type")
+    return f"{response.status_code} ({kind}) {text!r}" if text else f"{response.status_code} ({kind}), empty body"
+
+
+def expect_status(response, status, doing):
+    if response.status_code == status:
+        return
+    if response.status_code == 500:
+        raise ClauseFailed(f"{status} for {doing}",
+                           "500 Internal Server Error: your code raised an exception (the server's "
+                           "log shows where); the contract never answers 500")
+    raise ClauseFailed(f"{status} for {doing}", describe(response))
+
+
+def expect_json(response, what):
+    kind = response.headers.get("Content-Type", "")
+    if not kind.startswith("application/json"):
+        raise ClauseFailed(f"{what} as JSON (Content-Type: application/json)",
+                           f"Content-Type: {kind or '(none)'}")
+    try:
+        return response.json()
+    except ValueError:
+        raise ClauseFailed(f"{what} as valid JSON", repr(response.text[:120])) from None
+
+
+def expect_item(item, sent, where):
+    if not isinstance(item, dict) or not all(k in item for k in ITEM_FIELDS):
+        raise ClauseFailed(f"{where}: an object with {', '.join(ITEM_FIELDS)}", repr(item)[:200])
+    if not isinstance(item["id"], int) or isinstance(item["id"], bool):
+        raise ClauseFailed(f"{where}: an integer id", repr(item["id"]))
+    for key, value in sent.items():
+        if item[key] != value:
+            raise ClauseFailed(f"{where}: {key} = {value!r}", f"{key} = {item[key]!r}")
+
+
+def expect_error(response, status, doing, field=None):
+    """The contract's error: the status, JSON {"error": CODE, "message": ...}, and "field" on a 422."""
+    expect_status(response, status, doing)
+    body = expect_json(response, f"the {status} error")
+    code = ERROR_CODES[status]
+    if not isinstance(body, dict) or body.get("error") != code or not isinstance(body.get("message"), str):
+        raise ClauseFailed(f'the error shape {{"error": "{code}", "message": "..."}}', repr(body)[:200])
+    if field is not None and body.get("field") != field:
+        raise ClauseFailed(f'"field": "{field}" in the 422 error', f'"field": {body.get("field")!r}')
+    return body
+
+
+def item_path(item):
+    return f"/api/bookmarks/{item['id']}"
+
+
+def listing(probe, query, doing):
+    response = probe.request("GET", "/api/bookmarks", key=None, params=query)
+    expect_status(response, 200, doing)
+    body = expect_json(response, "the list")
+    if not (isinstance(body, dict) and isinstance(body.get("items"), list)
+            and isinstance(body.get("total"), int)):
+        raise ClauseFailed('{"items": [...], "total": N}', repr(body)[:200])
+    return body
+
+
+class Links(HTMLParser):
+    """The links of an HTML page: (href, text) pairs."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self._open = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._open = [dict(attrs).get("href") or "", ""]
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open is not None:
+            self.links.append((self._open[0], self._open[1].strip()))
+            self._open = None
+
+
+def page(probe, query=None, doing="GET /"):
+    response = probe.request("GET", "/", key=None, params=query)
+    expect_status(response, 200, doing)
+    kind = response.headers.get("Content-Type", "")
+    if not kind.startswith("text/html"):
+        raise ClauseFailed("Content-Type: text/html", kind or "(none)")
+    parser = Links()
+    parser.feed(response.text)
+    return response.text, parser.links
+
+
+# ----------------------------------------------------------------------------------------------
+# The clauses. Each check creates the data it needs (with unique tags), so clauses are independent
+# and the store need not start empty.
+
+
+@clause("routes.health", "routes", "GET /health answers 200 with JSON {\"status\": \"ok\"}",
+        "Add a route for /health that returns a JSON object with status \"ok\".")
+def health(probe):
+    response = probe.request("GET", "/health", key=None)
+    expect_status(response, 200, "GET /health")
+    body = expect_json(response, "the health answer")
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        raise ClauseFailed('{"status": "ok"}', repr(body)[:120])
+
+
+@clause("routes.create", "routes",
+        "POST /api/bookmarks with JSON url, title and tags answers 201 with the created item "
+        "(id, url, title, tags); tags default to []",
+        "Return the stored item (with its new integer id) as JSON with status 201.")
+def create(probe):
+    probe.create(tags=[probe.tag("docs")])
+    response = probe.request("POST", "/api/bookmarks",
+                             json={"url": "https://example.org/", "title": "No tags"})
+    expect_status(response, 201, "POST /api/bookmarks without tags")
+    expect_item(expect_json(response, "the created bookmark"), {"tags": []}, "a bookmark sent without tags")
+
+
+@clause("routes.location", "routes",
+        "the 201 answer has a Location header naming the new item, and GET on it answers that item",
+        "Set the Location header of the 201 answer to /api/bookmarks/<id> (url_for builds it).")
+def location(probe):
+    response = probe.request("POST", "/api/bookmarks",
+                             json={"url": "https://example.org/loc", "title": "Where am I?"})
+    expect_status(response, 201, "POST /api/bookmarks")
+    item = expect_json(response, "the created bookmark")
+    where = response.headers.get("Location")
+    if not where:
+        raise ClauseFailed("a Location header on the 201 answer", "no Location header")
+    target = urljoin(response.url, where)
+    if urlsplit(target).path.rstrip("/") != urlsplit(probe.url(item_path(item))).path:
+        raise ClauseFailed(f"Location: {item_path(item)}", f"Location: {where}")
+    got = probe.session.get(target, timeout=REQUEST_SECONDS)
+    expect_status(got, 200, f"GET {where} (the Location)")
+    expect_item(expect_json(got, "the item"), {"id": item["id"], "title": "Where am I?"}, f"GET {where}")
+
+
+@clause("routes.get", "routes", "GET /api/bookmarks/<id> answers 200 with the item",
+        "Look the item up by its id and return it as JSON.")
+def get_one(probe):
+    item = probe.create(title="Read me", tags=[probe.tag("get")])
+    response = probe.request("GET", item_path(item), key=None)
+    expect_status(response, 200, f"GET {item_path(item)}")
+    expect_item(expect_json(response, "the item"), item, f"GET {item_path(item)}")
+
+
+@clause("routes.list", "routes",
+        "GET /api/bookmarks answers 200 {\"items\": [...], \"total\": N}, oldest first, with "
+        f"limit (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and offset; total counts every "
+        "match, not just this page",
+        "Return {\"items\": [...], \"total\": N}; read limit and offset from the query string "
+        "and count the total with a separate query (SELECT COUNT(*)).")
+def list_page(probe):
+    tag = probe.tag("page")
+    made = [probe.create(title=f"Page item {n}", url=f"https://example.org/{n}", tags=[tag])
+            for n in range(3)]
+    ids = [item["id"] for item in made]
+    body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")
+    got = [item.get("id") for item in body["items"]]
+    if got != ids:
+        raise ClauseFailed(f"the 3 tagged items, oldest first: ids {ids}", f"ids {got}")
+    first = listing(probe, {"tag": tag, "limit": 2}, "GET /api/bookmarks?limit=2")
+    second = listing(probe, {"tag": tag, "limit": 2, "offset": 2}, "GET /api/bookmarks?limit=2&offset=2")
+    pages = ([i.get("id") for i in first["items"]], [i.get("id") for i in second["items"]])
+    if pages != (ids[:2], ids[2:]):
+        raise ClauseFailed(f"limit=2 to give {ids[:2]}, then offset=2 to give {ids[2:]}",
+                           f"{pages[0]}, then {pages[1]}")
+    if (first["total"], second["total"]) != (3, 3):
+        raise ClauseFailed("total 3 on both pages (every match, not the page's length)",
+                           f"total {first['total']}, then {second['total']}")
+    whole = listing(probe, {}, "GET /api/bookmarks")
+    if len(whole["items"]) > DEFAULT_LIMIT or whole["total"] < 3:
+        raise ClauseFailed(f"at most {DEFAULT_LIMIT} items by default and a total of at least 3",
+                           f"{len(whole['items'])} items, total {whole['total']}")
+
+
+@clause("routes.tag_filter", "routes",
+        "GET /api/bookmarks?tag=T lists only the items tagged T, and total counts only those",
+        "Filter on the tag in SQL (a tags table, or a LIKE on a stored list) and count the same way.")
+def tag_filter(probe):
+    wanted, other = probe.tag("wanted"), probe.tag("other")
+    keep = probe.create(title="Tagged", tags=[wanted, other])
+    probe.create(title="Not tagged", tags=[other])
+    body = listing(probe, {"tag": wanted}, "GET /api/bookmarks?tag=...")
+    got = [item.get("id") for item in body["items"]]
+    if got != [keep["id"]] or body["total"] != 1:
+        raise ClauseFailed(f"only item {keep['id']} and total 1", f"ids {got}, total {body['total']}")
+
+
+@clause("routes.patch", "routes",
+        "PATCH /api/bookmarks/<id> with some of url, title, tags changes only those and answers 200 "
+        "with the whole item",
+        "Update only the fields present in the JSON body, then return the whole item.")
+def patch(probe):
+    item = probe.create(title="Old title", tags=[probe.tag("patch")])
+    response = probe.request("PATCH", item_path(item), json={"title": "New title"})
+    expect_status(response, 200, f"PATCH {item_path(item)}")
+    changed = dict(item, title="New title")
+    expect_item(expect_json(response, "the updated item"), changed, "the PATCH answer")
+    again = probe.request("GET", item_path(item), key=None)
+    expect_status(again, 200, f"GET {item_path(item)} after the PATCH")
+    expect_item(expect_json(again, "the item"), changed, "GET after the PATCH")
+
+
+@clause("routes.delete", "routes",
+        "DELETE /api/bookmarks/<id> answers 204 with an empty body; the item is gone afterwards",
+        "Answer 204 with an empty body (return \"\", 204); a GET afterwards answers 404.")
+def delete(probe):
+    item = probe.create(title="Short-lived", tags=[probe.tag("delete")])
+    response = probe.request("DELETE", item_path(item))
+    expect_status(response, 204, f"DELETE {item_path(item)}")
+    if response.content:
+        raise ClauseFailed("an empty body with 204", repr(response.text[:80]))
+    after = probe.request("GET", item_path(item), key=None)
+    if after.status_code != 404:
+        raise ClauseFailed(f"404 for GET {item_path(item)} after the DELETE", describe(after))
+
+
+@clause("storage.sqlite_file", "storage",
+        f"bookmarks are stored in the SQLite file named by the {ENV_DB} environment variable",
+        f"Open sqlite3.connect(os.environ['{ENV_DB}']), never a path written in the code.")
+def sqlite_file(probe):
+    probe.create(title="Stored", tags=[probe.tag("file")])
+    if probe.db_path is None:
+        raise ClauseFailed("the runner to know the database path (pass db_path=)", "no db_path")
+    path = Path(probe.db_path)
+    if not path.is_file():
+        raise ClauseFailed(f"a database file at {ENV_DB} = {path}", "no file there")
+    with open(path, "rb") as f:
+        header = f.read(16)
+    if header != b"SQLite format 3\x00":
+        raise ClauseFailed(f"{path} to be an SQLite database", f"a file starting {header!r}")
+
+
+@clause("storage.restart", "storage",
+        "nothing is lost when the server restarts: created, changed and deleted items stay so",
+        "Keep every bookmark in SQLite (no dict or list in memory) and commit after each write.")
+def survives_restart(probe):
+    tag = probe.tag("restart")
+    kept = probe.create(title="Before restart", tags=[tag])
+    changed = probe.create(title="Will change", tags=[tag])
+    gone = probe.create(title="Will go", tags=[tag])
+    expect_status(probe.request("PATCH", item_path(changed), json={"title": "Changed"}), 200, "PATCH")
+    expect_status(probe.request("DELETE", item_path(gone)), 204, "DELETE")
+    if probe.restart is None:
+        raise ClauseFailed("a way to restart the server (pass restart=)", "none")
+    restarted = probe.restart()
+    probe.base_url = getattr(restarted, "url", restarted)
+    probe.session.close()
+    probe.session = requests.Session()  # the old server's connections are gone
+    body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=... after a restart")
+    titles = {item.get("id"): item.get("title") for item in body["items"]}
+    wanted = {kept["id"]: "Before restart", changed["id"]: "Changed"}
+    if titles != wanted:
+        raise ClauseFailed(f"after the restart: {wanted}", f"{titles}")
+
+
+@clause("errors.malformed_json", "errors",
+        "a body that is not valid JSON answers 400 with the error shape, never 500",
+        "Catch the parse error (in Flask: an errorhandler for 400) and return the JSON error.")
+def malformed_json(probe):
+    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": ',
+                             headers={"Content-Type": "application/json"})
+    expect_error(response, 400, "a POST whose body is cut-off JSON")
+
+
+@clause("errors.content_type", "errors",
+        "a write whose Content-Type is not application/json answers 415 with the error shape",
+        "Check the Content-Type before parsing (Flask's request.get_json() raises 415) and "
+        "return the JSON error.")
+def content_type(probe):
+    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
+                             headers={"Content-Type": "text/plain"})
+    expect_error(response, 415, "a POST with Content-Type: text/plain")
+
+
+@clause("errors.missing_field", "errors",
+        "a missing url or title answers 422 naming the field",
+        "Validate before you store: a missing field is a 422 whose \"field\" names it.")
+def missing_field(probe):
+    for sent, name in (({"title": "No URL"}, "url"), ({"url": "https://example.org/"}, "title")):
+        response = probe.request("POST", "/api/bookmarks", json=sent)
+        expect_error(response, 422, f"a POST without {name}", field=name)
+
+
+@clause("errors.wrong_type", "errors",
+        "a wrong-typed field (title not a string, tags not a list of strings) answers 422 naming it",
+        "Check the types: title is a str, tags a list of str; on PATCH too.")
+def wrong_type(probe):
+    cases = [({"url": "https://example.org/", "title": 42}, "title"),
+             ({"url": "https://example.org/", "title": "x", "tags": "python"}, "tags"),
+             ({"url": "https://example.org/", "title": "x", "tags": [1, 2]}, "tags")]
+    for sent, name in cases:
+        response = probe.request("POST", "/api/bookmarks", json=sent)
+        expect_error(response, 422, f"a POST with {name} = {sent[name]!r}", field=name)
+    item = probe.create(title="Patch me", tags=[probe.tag("types")])
+    response = probe.request("PATCH", item_path(item), json={"title": ["not", "a", "string"]})
+    expect_error(response, 422, "a PATCH with a list as title", field="title")
+
+
+@clause("errors.invalid_url", "errors",
+        "a url that is not an absolute http(s) URL (e.g. 'not a url', 'javascript:...') answers 422 "
+        "naming url",
+        "Accept only http and https URLs with a host: urllib.parse.urlsplit gives scheme and netloc.")
+def invalid_url(probe):
+    for bad in ("not a url", "javascript:alert(1)", "ftp://example.org/file", "http://"):
+        response = probe.request("POST", "/api/bookmarks", json={"url": bad, "title": "Bad"})
+        expect_error(response, 422, f"a POST with url {bad!r}", field="url")
+
+
+@clause("errors.query", "errors",
+        f"a limit or offset that is not a whole number in range (limit 1-{MAX_LIMIT}, offset 0 or "
+        "more) answers 422 naming it",
+        "Parse limit and offset yourself and answer 422 with the field's name when they are bad.")
+def bad_query(probe):
+    for query, name in (({"limit": "ten"}, "limit"), ({"limit": MAX_LIMIT + 1}, "limit"),
+                        ({"limit": 0}, "limit"), ({"offset": -1}, "offset")):
+        response = probe.request("GET", "/api/bookmarks", key=None, params=query)
+        expect_error(response, 422, f"GET /api/bookmarks?{name}={query[name]}", field=name)
+
+
+@clause("errors.not_found", "errors",
+        "an unknown id (GET, PATCH, DELETE) or an unknown path answers 404 with the error shape",
+        "Register a 404 error handler that returns the JSON error, and answer 404 when the id "
+        "is not in the database.")
+def not_found(probe):
+    missing = "/api/bookmarks/987654321"
+    for method, kwargs in (("GET", {"key": None}), ("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
+        expect_error(probe.request(method, missing, **kwargs), 404, f"{method} {missing}")
+    expect_error(probe.request("GET", "/no/such/page", key=None), 404, "GET /no/such/page")
+
+
+@clause("errors.method", "errors",
+        "a method a path does not allow answers 405 with an Allow header and the error shape",
+        "A 405 handler that returns JSON must keep the Allow header (in Flask: error.valid_methods).")
+def wrong_method(probe):
+    response = probe.request("PUT", "/api/bookmarks", json={"url": "https://example.org/", "title": "x"})
+    expect_error(response, 405, "PUT /api/bookmarks")
+    allow = {m.strip().upper() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+    if not {"GET", "POST"} <= allow:
+        raise ClauseFailed("Allow: GET, POST (at least)", f"Allow: {response.headers.get('Allow', '(none)')}")
+
+
+@clause("errors.too_large", "errors",
+        f"a request body over {MAX_BODY} bytes answers 413 with the error shape",
+        "Limit the body size (in Flask: MAX_CONTENT_LENGTH) and return the JSON error for 413.")
+def too_large(probe):
+    title = "x" * (MAX_BODY + 1000)
+    response = probe.request("POST", "/api/bookmarks", json={"url": "https://example.org/", "title": title})
+    expect_error(response, 413, f"a POST of {MAX_BODY + 1000 + 50} bytes or so")
+
+
+@clause("auth.missing_key", "auth",
+        "a write without an Authorization header answers 401 with WWW-Authenticate: Bearer and "
+        "changes nothing",
+        f"Read the key from the {ENV_API_KEY} environment variable; on a missing header answer "
+        "401 with the header WWW-Authenticate: Bearer.")
+def missing_key(probe):
+    tag = probe.tag("nokey")
+    item = probe.create(title="Guarded", tags=[tag])
+    attempts = [("POST", "/api/bookmarks", {"json": {"url": "https://example.org/", "title": "x", "tags": [tag]}}),
+                ("PATCH", item_path(item), {"json": {"title": "Taken over"}}),
+                ("DELETE", item_path(item), {})]
+    for method, path, kwargs in attempts:
+        response = probe.request(method, path, key=None, **kwargs)
+        expect_error(response, 401, f"{method} {path} without a key")
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if not challenge.startswith("Bearer"):
+            raise ClauseFailed("WWW-Authenticate: Bearer", f"WWW-Authenticate: {challenge or '(none)'}")
+    body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")
+    if [(i.get("id"), i.get("title")) for i in body["items"]] != [(item["id"], "Guarded")]:
+        raise ClauseFailed("nothing changed by the refused writes", repr(body["items"])[:200])
+
+
+@clause("auth.wrong_key", "auth",
+        "a write with a wrong key (or not a Bearer one) answers 401 and changes nothing",
+        "Compare the presented key with hmac.compare_digest, after checking it starts with 'Bearer '.")
+def wrong_key(probe):
+    tag = probe.tag("badkey")
+    wrong = [f"Bearer {probe.api_key}x", f"Bearer {probe.api_key[:-1]}", f"Basic {probe.api_key}",
+             probe.api_key, "Bearer "]
+    for header in wrong:
+        response = probe.request("POST", "/api/bookmarks", key=header,
+                                 json={"url": "https://example.org/", "title": "x", "tags": [tag]})
+        shown = header.replace(probe.api_key, "<key>")
+        expect_error(response, 401, f"POST with Authorization: {shown!r}")
+    if listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")["total"] != 0:
+        raise ClauseFailed("no bookmark created by a refused write", "one was stored")
+
+
+@clause("auth.reads_open", "auth", "reads (GET) need no key",
+        "Require the key on POST, PATCH and DELETE only.")
+def reads_open(probe):
+    item = probe.create(title="Public", tags=[probe.tag("public")])
+    for path in ("/api/bookmarks", item_path(item), "/health"):
+        response = probe.request("GET", path, key=None)
+        expect_status(response, 200, f"GET {path} without a key")
+
+
+@clause("html.page", "html",
+        f"GET / answers an HTML page (text/html) rendered from a template, listing the newest "
+        f"{PAGE_SIZE} bookmarks, each title a link to its url",
+        "Render a template with the bookmarks; each one an <a href=\"{{ b.url }}\">{{ b.title }}</a>.")
+def html_page(probe):
+    title = f"Visible {probe.run_id}"
+    item = probe.create(title=title, url=f"https://example.org/{probe.run_id}", tags=[probe.tag("page")])
+    text, links = page(probe)
+    if (item["url"], title) not in links:
+        raise ClauseFailed(f'a link <a href="{item["url"]}">{title}</a> on the page',
+                           f"{len(links)} links, none of them that one")
+
+
+@clause("html.escaped", "html",
+        "titles are escaped in the page: a title with <script> shows as text and never runs",
+        "Let Jinja2's autoescaping do it: render a .html template and never mark titles |safe.")
+def escaped(probe):
+    marker = probe.run_id
+    title = f'<script>document.title="owned {marker}"</script><b>{marker}</b>'
+    probe.create(title=title, tags=[probe.tag("xss")])
+    text, _ = page(probe)
+    if f'<script>document.title="owned {marker}"' in text or f"<b>{marker}</b>" in text:
+        raise ClauseFailed("the title escaped (&lt;script&gt;...)", "it is in the page as raw HTML")
+    if html.escape(title, quote=False) not in text.replace("&#34;", '"').replace("&#39;", "'").replace("&quot;", '"'):
+        raise ClauseFailed("the title on the page as escaped text", "it is not on the page at all")
+
+
+@clause("html.tag_links", "html",
+        "each tag on the page links to the page filtered by it (?tag=T), which lists only those items",
+        "Link each tag to url_for('...index', tag=tag), and filter in the page's view when ?tag= is given.")
+def tag_links(probe):
+    tag = probe.tag("linked")
+    shown = probe.create(title=f"Tagged {probe.run_id}", url="https://example.org/t", tags=[tag])
+    hidden = probe.create(title=f"Untagged {probe.run_id}", url="https://example.org/u",
+                          tags=[probe.tag("else")])
+    _, links = page(probe)
+    targets = [href for href, _ in links if re.search(r"[?&]tag=" + re.escape(tag) + r"(&|$)", href)]
+    if not targets:
+        raise ClauseFailed(f'a link to "?tag={tag}" on the page', "none")
+    response = probe.session.get(urljoin(probe.url("/"), html.unescape(targets[0])), timeout=REQUEST_SECONDS)
+    expect_status(response, 200, f"following the link {targets[0]}")
+    parser = Links()
+    parser.feed(response.text)
+    titles = {text for _, text in parser.links}
+    if shown["title"] not in titles or hidden["title"] in titles:
+        raise ClauseFailed(f"the filtered page to list {shown['title']!r} and not {hidden['title']!r}",
+                           "listed " + ("both" if hidden["title"] in titles else "neither"))
+
+
+# ----------------------------------------------------------------------------------------------
+# The runner
+
+
+@dataclass
+class Outcome:
+    clause: Clause
+    passed: bool
+    expected: str = ""
+    got: str = ""
+    raised: BaseException = None
+
+
+@dataclass
+class Report:
+    """What run_contract found: one Outcome per clause, in order; str() is the student's report."""
+    outcomes: list
+
+    @property
+    def failed(self):
+        return [o for o in self.outcomes if not o.passed]
+
+    @property
+    def passed(self):
+        return not self.failed
+
+    def __str__(self):
+        lines = []
+        for o in self.outcomes:
+            lines.append(f"{'✔' if o.passed else '✘'} {o.clause.id}: {o.clause.description}")
+            if not o.passed:
+                lines += [f"    expected: {o.expected}", f"    got:      {o.got}",
+                          f"    hint: {o.clause.hint}"]
+        lines.append(f"{len(self.outcomes) - len(self.failed)} of {len(self.outcomes)} clauses hold.")
+        return "\n".join(lines)
+
+
+def run_contract(target, api_key: str, stages=STAGES, db_path=None, restart=None) -> Report:
+    """Check the clauses of `stages` against a running server (a launch() handle or a base URL).
+
+    restart: a callable that restarts the server and returns its new handle or URL (the
+    storage stage needs it); db_path: the file the server was given in BOOKMARKS_DB.
+    """
+    probe = Probe(getattr(target, "url", target), api_key, db_path, restart)
+    outcomes = []
+    try:
+        for c in clauses(stages):
+            try:
+                c.check(probe)
+                outcomes.append(Outcome(c, True))
+            except ClauseFailed as failed:
+                outcomes.append(Outcome(c, False, failed.expected, failed.got))
+            except (requests.RequestException, OSError) as error:
+                outcomes.append(Outcome(c, False, "an answer from the server", connection_problem(error)))
+            except Exception as error:  # a student's restart raised, say: report it, keep going
+                outcomes.append(Outcome(c, False, "the clause to run to its end",
+                                        f"{type(error).__name__}: {error}", error))
+    finally:
+        probe.session.close()
+    return Report(outcomes)

@@ -1,0 +1,159 @@
+"""The service contract (coursekit/contract.py), checked over real HTTP against every implementation.
+
+One row per implementation in IMPLEMENTATIONS: the hand-written WSGI and ASGI versions in
+tests/apps, and each framework lab's solution, whose files are the %%writefile cells of its
+solution notebook. A new framework is one more row. The lab starters must FAIL the contract.
+"""
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit import contract
+from coursekit.contract import ENV_API_KEY, ENV_DB, STAGES, run_contract
+from coursekit.servers import free_port, launch
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = Path(__file__).resolve().parent / "apps"
+WRITEFILE = re.compile(r"^%%(?:write)?file(?: -a)? +(\S+)\n")
+
+
+def files_from_notebook(notebook, folder):
+    """Write every %%writefile cell of a notebook into folder, in order (later cells overwrite)."""
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        match = WRITEFILE.match(cell.source) if cell.cell_type == "code" else None
+        if match:
+            target = folder / match.group(1)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(cell.source[match.end():] + "\n")
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation of the contract: where its files come from and how it is served."""
+    id: str
+    source: str          # "tests/apps" (files copied) or a notebook whose %%writefile cells hold it
+    path: str            # the file launch() serves, relative to the folder the files land in
+    kind: str            # a coursekit launch() kind
+    app: str = "app"
+    stages: tuple = STAGES
+
+    def prepare(self, folder):
+        if self.source == "tests/apps":
+            for name in ("contract_core.py", self.path):
+                shutil.copy(APPS / name, folder / name)
+        else:
+            files_from_notebook(ROOT / self.source, folder)
+        return folder / self.path
+
+
+IMPLEMENTATIONS = [
+    Implementation("wsgi-gunicorn", "tests/apps", "contract_wsgi.py", "gunicorn"),
+    Implementation("wsgi-wsgiref", "tests/apps", "contract_wsgi.py", "wsgiref"),
+    Implementation("asgi-uvicorn", "tests/apps", "contract_asgi.py", "uvicorn"),
+    Implementation("flask", "solutions/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
+                   app="create_app()"),
+    # Issues 14-16 add their rows here, e.g. FastAPI under uvicorn, aiohttp, Django.
+]
+STARTERS = [
+    Implementation("flask-starter", "labs/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
+                   app="create_app()"),
+]
+
+
+def serve(implementation, tmp_path, path=None):
+    """Launch an implementation on a fresh database; return (server, key, db path, restart)."""
+    path = path or implementation.prepare(tmp_path)
+    db_path, key = tmp_path / "bookmarks.sqlite3", secrets.token_urlsafe(24)
+    env = {ENV_DB: str(db_path), ENV_API_KEY: key}
+
+    def start():
+        return launch(path, implementation.kind, app=implementation.app, env=env,
+                      name=f"contract-{implementation.id}", quiet=True, timeout=20)
+    return start(), key, db_path, start
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS, ids=lambda i: i.id)
+def test_implementation_keeps_every_clause(implementation, tmp_path):
+    server, key, db_path, restart = serve(implementation, tmp_path)
+    report = run_contract(server, key, implementation.stages, db_path=db_path, restart=restart)
+    assert [o.clause.id for o in report.outcomes] == [c.id for c in contract.clauses(implementation.stages)]
+    assert report.passed, f"{implementation.id} breaks the contract:\n{report}"
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("starter", STARTERS, ids=lambda i: i.id)
+def test_lab_starter_breaks_the_contract_in_every_stage(starter, tmp_path):
+    server, key, db_path, restart = serve(starter, tmp_path)
+    report = run_contract(server, key, db_path=db_path, restart=restart)
+    failing = {o.clause.stage for o in report.failed}
+    assert failing == set(STAGES), f"the starter passes every clause of {set(STAGES) - failing}:\n{report}"
+
+
+# Each mutation is one plausible mistake in the hand-written WSGI version; the clause named must
+# catch it (and so the suite is shown able to fail, clause by clause).
+MUTATIONS = [
+    ("routes.location", '[("Location", f"/api/bookmarks/{item[\'id\']}")]', "[]"),
+    ("routes.list", "ORDER BY id LIMIT", "ORDER BY id DESC LIMIT"),
+    ("routes.tag_filter", 'if "tag" in query:', "if False:"),
+    ("routes.delete", 'return 204, [], b""', 'return 200, [], b"deleted"'),
+    ("storage.sqlite_file", 'sqlite3.connect(os.environ["BOOKMARKS_DB"])', 'sqlite3.connect("bookmarks.db")'),
+    ("storage.restart", 'sqlite3.connect(os.environ["BOOKMARKS_DB"])',
+     'sqlite3.connect(os.environ["BOOKMARKS_DB"] + str(os.getpid()))'),
+    ("errors.malformed_json", 'raise Problem(400, f"the body is not valid JSON: {error}") from None', "raise"),
+    ("errors.content_type", 'raise Problem(415, "send the body as application/json")', "pass"),
+    ("errors.invalid_url", 'parts.scheme not in ("http", "https")', "False"),
+    ("errors.method", 'headers=[("Allow", ", ".join(allowed))]', "headers=[]"),
+    ("errors.too_large", 'if body is None:', "if False:"),
+    ("auth.missing_key", '("WWW-Authenticate", \'Bearer realm="bookmarks"\')', '("X-Nothing", "1")'),
+    ("auth.wrong_key", 'scheme == "Bearer" and hmac.compare_digest', "hmac.compare_digest"),
+    ("html.escaped", '{html.escape(item["title"])}', '{item["title"]}'),
+    ("html.tag_links", 'href="?tag={html.escape(quote(t))}"', 'href="#"'),
+]
+
+
+def test_mutations_name_real_code():
+    core = (APPS / "contract_core.py").read_text()
+    stale = [clause_id for clause_id, before, _ in MUTATIONS if core.count(before) != 1]
+    assert not stale, f"these mutations no longer match contract_core.py exactly once: {stale}"
+    assert {c for c, _, _ in MUTATIONS} <= {c.id for c in contract.CLAUSES}
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("clause_id,before,after", MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_each_clause_catches_its_mistake(clause_id, before, after, tmp_path):
+    implementation = Implementation(f"mutant-{clause_id}", "tests/apps", "contract_wsgi.py", "gunicorn")
+    path = implementation.prepare(tmp_path)
+    core = tmp_path / "contract_core.py"
+    core.write_text(core.read_text().replace(before, after))
+    stage = clause_id.split(".")[0]
+    server, key, db_path, restart = serve(implementation, tmp_path, path)
+    report = run_contract(server, key, [stage], db_path=db_path, restart=restart)
+    assert clause_id in {o.clause.id for o in report.failed}, f"{clause_id} missed the mistake:\n{report}"
+    failed = next(o for o in report.failed if o.clause.id == clause_id)
+    assert failed.expected and failed.got, "a failure says what was expected and what came back"
+
+
+def test_clauses_have_unique_ids_stages_and_words():
+    ids = [c.id for c in contract.CLAUSES]
+    assert len(ids) == len(set(ids))
+    assert {c.stage for c in contract.CLAUSES} == set(STAGES)
+    for c in contract.CLAUSES:
+        assert c.id.startswith(c.stage + ".") and len(c.description) > 20 and len(c.hint) > 20
+
+
+def test_unknown_stage_is_refused_in_words():
+    with pytest.raises(ValueError, match="the stages are routes, storage"):
+        contract.clauses(["route"])
+
+
+def test_a_dead_server_is_reported_in_words_not_raised():
+    report = run_contract(f"http://127.0.0.1:{free_port()}/", "key", ["routes"])
+    assert not report.passed and len(report.failed) == len(contract.clauses("routes"))
+    assert "connection was refused" in str(report)
+    assert str(report).endswith(f"0 of {len(report.outcomes)} clauses hold.")
