@@ -157,3 +157,22 @@ def test_a_dead_server_is_reported_in_words_not_raised():
     assert not report.passed and len(report.failed) == len(contract.clauses("routes"))
     assert "connection was refused" in str(report)
     assert str(report).endswith(f"0 of {len(report.outcomes)} clauses hold.")
+
+
+def test_a_stuck_server_costs_two_timeouts_not_one_per_clause(monkeypatch):
+    """A server that accepts connections and never answers: the runner gives up after two clauses."""
+    import socket
+    import time
+
+    monkeypatch.setattr(contract, "REQUEST_SECONDS", 0.3)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(50)  # accepted by the kernel, never read or answered
+        started = time.monotonic()
+        report = run_contract(f"http://127.0.0.1:{listener.getsockname()[1]}/", "key", ["routes"])
+        elapsed = time.monotonic() - started
+    got = [o.got for o in report.failed]
+    assert len(got) == len(contract.clauses("routes"))
+    assert "did not answer in time" in got[0] and "did not answer in time" in got[1]
+    assert all(g == "not tried: the server stopped answering in time" for g in got[2:])
+    assert elapsed < 5, "it waited on every clause"

@@ -73,6 +73,10 @@ def wrong_answers():
         entry("5.3", "the handler drops the error's headers (Allow)", APP,
               "    for name, value in error.get_headers():\n        if name.lower() != \"content-type\":\n"
               "            response.headers[name] = value\n", "", "Allow"),
+        entry("5.3", "json.loads on the raw body: a 500 on malformed JSON", API,
+              "fields = validate(request.get_json(), partial=False)",
+              'fields = validate(__import__("json").loads(request.get_data()), partial=False)',
+              "never answers 500"),
         entry("5.3", "no MAX_CONTENT_LENGTH", APP,
               "    app.config[\"MAX_CONTENT_LENGTH\"] = 64 * 1024\n", "", "MAX_CONTENT_LENGTH"),
         entry("5.3", "any string accepted as url", API,
