@@ -65,6 +65,7 @@ CLAUSES = []
 
 
 def clause(id, stage, description, hint):
+    """Register a check function as a clause of the contract (in the order written here)."""
     def register(function):
         assert stage in STAGES and id.startswith(stage + "."), id
         CLAUSES.append(Clause(id, stage, description, hint, function))
