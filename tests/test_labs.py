@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import IPCKernelManager
-from coursekit.notebooks import lab_from_solution, starter_source
+from coursekit.notebooks import MarkerError, lab_from_solution, starter_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -67,7 +67,31 @@ def test_lab_is_generated_from_its_solution(solution):
     assert all(not c.get("outputs") for c in stored.cells), "labs are stored without outputs"
 
 
-def test_starter_removes_solution_blocks_and_lines():
-    source = ("def f(x):\n    # BEGIN SOLUTION\n    return x * 2\n    # END SOLUTION\n"
-              "answer = 42  # SOLUTION\n")
-    assert starter_source(source) == "def f(x):\n    ...\nanswer = ...\n"
+def test_a_whole_function_body_becomes_a_stub_that_raises():
+    source = ("def f(x):\n    \"\"\"Double x.\"\"\"\n    # BEGIN SOLUTION\n    return x * 2\n"
+              "    # END SOLUTION\n\n\nanswer = 42  # SOLUTION\n")
+    assert starter_source(source) == ('def f(x):\n    """Double x."""\n'
+                                      '    raise NotImplementedError("f() is not written yet")\n'
+                                      "\n\nanswer = ...\n")
+
+
+def test_a_block_among_other_statements_becomes_ellipsis():
+    source = ("async def route(path):\n    # BEGIN SOLUTION\n    if path == '/':\n        return 1\n"
+              "    # END SOLUTION\n    return None\n")
+    assert starter_source(source) == "async def route(path):\n    ...\n    return None\n"
+    inside_if = "def f(x):\n    if x:\n        # BEGIN SOLUTION\n        x = 1\n        # END SOLUTION\n"
+    assert starter_source(inside_if) == "def f(x):\n    if x:\n        ...\n"
+
+
+@pytest.mark.parametrize("source, words", [
+    ("def f():\n    # BEGIN SOLUTION\n    return 42\n", "line 2 has no '# END SOLUTION'"),
+    ("# BEGIN SOLUTION\nx = 1\n# BEGIN SOLUTION\ny = 2\n# END SOLUTION\n", "line 1 has no"),
+    ("x = 1\n# END SOLUTION\n", "line 2 has no '# BEGIN SOLUTION' before it"),
+    ("print(42)  # SOLUTION\n", "line 1 is marked '# SOLUTION' but is not an assignment"),
+], ids=["no end", "begin twice", "end alone", "solution line not an assignment"])
+def test_malformed_markers_raise_naming_notebook_and_cell(source, words):
+    solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab"),
+                                               nbformat.v4.new_code_cell(source)])
+    with pytest.raises(MarkerError) as raised:
+        lab_from_solution(solution, "solutions/99-x.ipynb")
+    assert "solutions/99-x.ipynb, cell 1" in str(raised.value) and words in str(raised.value)
