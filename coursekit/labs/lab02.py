@@ -140,6 +140,8 @@ def status_and_headers(t):
         response = fetch(server, "GET", "/cgi-bin/missing")
         got = (response.headers.get("Content-Type"), response.headers.get("X-Lab-Script"))
         t.equal(got, ("text/plain", "missing"))
+        t.expect("Status" not in response.headers, "no Status header sent on to the client",
+                 f"Status: {response.headers.get('Status')}")
     with t.part("two Set-Cookie lines stay two cookies",
                 hint="Headers are a list of pairs, not a dict: a name may come twice."):
         response = fetch(server, "GET", "/cgi-bin/missing")

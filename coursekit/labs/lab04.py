@@ -13,6 +13,7 @@ from coursekit.checks import CheckFailed, exchange, exercise, shown
 from coursekit.inprocess import run_coroutine, run_http, run_lifespan, run_websocket, sleep_watched
 
 APP = "apps/lab04_app.py"
+SECONDS = 3  # how long an in-process run may take
 SSE_SHAPE = "    data: 1\\n\n    \\n       (an empty line ends each event)\n    data: 2\\n\n    \\n\n    ..."
 
 
@@ -25,6 +26,15 @@ def load(t):
         with sleep_watched():  # so that `from time import sleep` is noticed in async code too
             spec.loader.exec_module(module)
     return module
+
+
+def under_uvicorn(t, **options):
+    """Launch the app under uvicorn, once every in-process part passed (each of those failures
+    would fail here too, and more slowly)."""
+    if t.passed < len(t.results):
+        with t.part("the parts under uvicorn", required=True):
+            raise CheckFailed("the parts above to pass first", "they do not yet", hint="")
+    return t.launch(APP, "uvicorn", **options)
 
 
 def obeys_asgi(result):
@@ -72,20 +82,20 @@ def routing(t):
     module = load(t)
     with t.part("home() answers 200 with a body, in two messages in order",
                 hint="Use send_text(send, 200, ...): it sends http.response.start, then the body."):
-        result = run_http(module.home, path="/")
+        result = run_http(module.home, path="/", timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.status, 200)
         t.expect(result.body, "a body that is not empty", repr(result.body))
     with t.part("not_found() answers 404", hint="The status is an int: 404."):
-        result = run_http(module.not_found, path="/nowhere")
+        result = run_http(module.not_found, path="/nowhere", timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.status, 404)
     with t.part("app sends an unknown path to not_found (in-process)",
                 hint="In app(), look up scope['path'] in ROUTES; use not_found when it is missing."):
-        result = run_http(module.app, path="/no/such/page")
+        result = run_http(module.app, path="/no/such/page", timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.status, 404)
-    server = t.launch(APP, "uvicorn")
+    server = under_uvicorn(t)
     with t.part("GET / answers 200 under uvicorn",
                 hint="Fix the in-process parts first; then check that app() awaits the handler "
                      "it found (a 500 means the app raised or sent messages out of order)."):
@@ -116,7 +126,7 @@ def json_body(t):
         t.equal(body, b"".join(chunks))
     with t.part("POST /sum in 4 chunks answers 200 {\"sum\": 108} (in-process)",
                 hint="Read the whole body with read_body(receive) before json.loads."):
-        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=chunks)
+        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=chunks, timeout=SECONDS)
         obeys_asgi(result)
         t.equal((result.status, result.body.decode("utf-8", "replace")), (200, '{"sum": 108}'))
     with t.part("the answer is labelled application/json",
@@ -124,10 +134,11 @@ def json_body(t):
         t.media_type(result, "application/json")
     with t.part("a body that is not JSON answers 400, not a crash",
                 hint="Catch ValueError (json.loads) and KeyError, and answer 400."):
-        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=[b"not json"])
+        result = run_http(module.sum_numbers, "POST", "/sum", body_chunks=[b"not json"],
+                          timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.status, 400)
-    server = t.launch(APP, "uvicorn")
+    server = under_uvicorn(t)
     with t.part("POST /sum streamed in pieces over HTTP answers {\"sum\": 6}",
                 hint="If the in-process parts pass, look at app()'s routing from exercise 4.1."):
         def pieces():
@@ -146,7 +157,7 @@ def lifespan_state(t):
     with t.part("lifespan answers startup and shutdown, in order",
                 hint="Loop on receive(); answer lifespan.startup with lifespan.startup.complete, "
                      "lifespan.shutdown with lifespan.shutdown.complete, then return."):
-        result = run_lifespan(module.lifespan, state)
+        result = run_lifespan(module.lifespan, state, timeout=SECONDS)
         obeys_asgi(result)
         t.equal([m["type"] for m in result.messages],
                 ["lifespan.startup.complete", "lifespan.shutdown.complete"])
@@ -158,10 +169,11 @@ def lifespan_state(t):
     with t.part("greeting() answers with the text in scope['state']['greeting']",
                 hint="Read the text from scope['state'], not from a literal in the handler."):
         marker = f"state says {secrets.token_hex(4)}"
-        result = run_http(module.greeting, path="/greeting", state={"greeting": marker})
+        result = run_http(module.greeting, path="/greeting", state={"greeting": marker},
+                          timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.body.decode("utf-8", "replace"), marker)
-    server = t.launch(APP, "uvicorn", args=["--lifespan", "on"])
+    server = under_uvicorn(t, args=["--lifespan", "on"])
     with t.part("GET /greeting under uvicorn answers the greeting set at startup",
                 hint="uvicorn runs lifespan first and copies its state into every request's scope."):
         response = server.get("/greeting")
@@ -174,7 +186,7 @@ def server_sent_events(t):
     module = load(t)
     with t.part("/events answers 200 text/event-stream, messages in order", required=True,
                 hint="Start with status 200 and a content-type header of text/event-stream."):
-        result = run_http(module.events, path="/events")
+        result = run_http(module.events, path="/events", timeout=SECONDS)
         obeys_asgi(result)
         t.equal(result.status, 200)
         t.media_type(result, "text/event-stream")
@@ -189,7 +201,7 @@ def server_sent_events(t):
         sources = {index for index, _ in sse_events(chunks)}
         t.expect(len(sources) >= 3, "the events in 3 different body messages",
                  f"{len(sources)} message(s) holding events")
-    server = t.launch(APP, "uvicorn")
+    server = under_uvicorn(t)
     with t.part("a client reads the 3 events from uvicorn as they come",
                 hint="If the in-process parts pass, look at app()'s routing from exercise 4.1."):
         received = exchange(server, b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -221,11 +233,11 @@ def websocket_echo(t):
     with t.part("echo accepts, then sends each text back (in-process)",
                 hint="Answer websocket.connect with websocket.accept; answer each "
                      "websocket.receive with a websocket.send of the same text."):
-        result = run_websocket(module.echo, ["hello", "again"], path="/echo")
+        result = run_websocket(module.echo, ["hello", "again"], path="/echo", timeout=SECONDS)
         obeys_asgi(result)
         t.equal([m.get("text") for m in result.messages if m["type"] == "websocket.send"],
                 ["hello", "again"])
-    server = t.launch(APP, "uvicorn")
+    server = under_uvicorn(t)
     with t.part("a WebSocket client at /echo gets its messages back under uvicorn",
                 hint="uvicorn refuses or drops the connection when echo() raises, returns early "
                      "or sends before websocket.accept; the in-process part above says which."):
