@@ -182,7 +182,7 @@ def crash_and_hang(t):
                 hint="Give communicate() a timeout, and when it expires end the script's whole "
                      "process group; its helper holds standard output open until it dies."):
         started = time.monotonic()
-        response = fetch(server, "GET", "/cgi-bin/hang")
+        response = server.request("GET", "/cgi-bin/hang", timeout=limit + 0.5)
         waited = time.monotonic() - started
         t.expect(response.status_code == 504 and waited < limit, f"504 within {limit} s",
                  f"{summary(response)} after {waited:.1f} s")

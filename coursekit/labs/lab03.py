@@ -69,7 +69,7 @@ def call(app, path="/", method="GET", headers=None, body=b""):
         return call_wsgi(app, path, method, headers, body)
     except WSGIRuleBroken as broken:
         raise CheckFailed("a response that follows the WSGI rules (PEP 3333)",
-                          in_plain_words(str(broken))) from None
+                          in_plain_words(str(broken)), hint="") from None  # the words are the hint
 
 
 # ----- 3.1: a router with path parameters -----------------------------------------------

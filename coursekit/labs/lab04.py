@@ -33,17 +33,17 @@ def under_uvicorn(t, **options):
     would fail here too, and more slowly)."""
     if t.passed < len(t.results):
         with t.part("the parts under uvicorn", required=True):
-            raise CheckFailed("the parts above to pass first", "they do not yet", hint="")
+            raise CheckFailed("the parts above to pass first", "not run yet", hint="")
     return t.launch(APP, "uvicorn", **options)
 
 
 def obeys_asgi(result):
     """Turn what the in-process run saw into a plain failure: a rule broken (recorded first, so it
     comes before the hang it may have caused), a blocked event loop, a hang, an exception."""
-    if result.problems:
-        raise CheckFailed("messages that follow the ASGI rules", result.problems[0])
+    if result.problems:  # each sentence names the rule and the fix: no other hint is needed
+        raise CheckFailed("messages that follow the ASGI rules", result.problems[0], hint="")
     if result.blocked:
-        raise CheckFailed("an app that never blocks the event loop", result.blocked[0])
+        raise CheckFailed("an app that never blocks the event loop", result.blocked[0], hint="")
     if isinstance(result.error, TimeoutError):
         raise CheckFailed("an answer within the deadline", str(result.error))
     if result.error is not None:
@@ -108,7 +108,7 @@ def routing(t):
 def json_body(t):
     module = load(t)
     chunks = [b'{"num', b'bers": [4, 8', b', 15, 16', b', 23, 42]}']
-    with t.part("read_body() joins a body that arrives in 4 messages",
+    with t.part("read_body() joins a body that arrives in 4 messages", required=True,
                 hint="Call receive() in a loop, add each message's 'body', stop when more_body is False."):
         queue = [{"type": "http.request", "body": c, "more_body": i < 3} for i, c in enumerate(chunks)]
 
