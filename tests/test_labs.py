@@ -95,3 +95,39 @@ def test_malformed_markers_raise_naming_notebook_and_cell(source, words):
     with pytest.raises(MarkerError) as raised:
         lab_from_solution(solution, "solutions/99-x.ipynb")
     assert "solutions/99-x.ipynb, cell 1" in str(raised.value) and words in str(raised.value)
+
+
+def solution_lines(notebook):
+    """The answer lines of a solution (inside its markers), as compared: spaces and quotes evened."""
+    lines, inside = set(), False
+    for cell in notebook.cells:
+        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
+            stripped = line.strip()
+            if stripped in ("# BEGIN SOLUTION", "# END SOLUTION"):
+                inside = stripped == "# BEGIN SOLUTION"
+            elif (inside or stripped.endswith("# SOLUTION")) and len(stripped) >= 16:
+                lines.add(even(stripped.removesuffix("# SOLUTION").strip()))
+    return lines
+
+
+def even(text):
+    return re.sub(r"\s+", " ", text.replace('"', "'"))
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_no_check_text_pastes_a_line_of_the_solution(solution):
+    """Lesson 00 promises that a check never shows the solution: no string in a lab's check module
+    (its hints, expectations and messages) holds an answer line of the solution."""
+    import ast
+
+    number = solution.name[:2]
+    module = ROOT / "coursekit" / "labs" / f"lab{number}.py"
+    texts = [even(node.value) for node in ast.walk(ast.parse(module.read_text()))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    texts += [even(node.values[0].value) for node in ast.walk(ast.parse(module.read_text()))
+              if isinstance(node, ast.JoinedStr) and node.values
+              and isinstance(node.values[0], ast.Constant)]
+    answers = solution_lines(nbformat.read(solution, as_version=4))
+    assert answers, f"{solution.name} has no answer lines"
+    pasted = sorted(line for line in answers if any(line in text for text in texts))
+    assert not pasted, f"coursekit/labs/lab{number}.py shows answer lines: {pasted}"
