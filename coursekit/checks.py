@@ -33,6 +33,8 @@ LAUNCH_SECONDS = 8  # launch()'s own deadline, shorter than its part's, so its m
 LOG_LINES = 12
 WIRE_BYTES = 300  # how much of a raw answer a failure shows
 HERE = Path(__file__).resolve().parent
+# Text-style marks (in DejaVu Sans, Noto Sans Symbols 2, Segoe UI Symbol): the emoji-style ones
+# (U+2705, U+274C) show as empty boxes where no emoji font is installed.
 PASS_MARK, FAIL_MARK = "✔", "✘"
 
 # Errors a server's log shows, in words a student can act on (first match wins).
@@ -214,9 +216,9 @@ class Checks:
                     lines.append(f"\nThe end of your server's log ({server.log_path}):\n{tail}")
         total = len(self.results)
         if total and self.passed == total:
-            lines.append(f"✅ Exercise {self.number}: all {total} checks passed.")
+            lines.append(f"{PASS_MARK} Exercise {self.number}: all {total} checks passed.")
         else:
-            lines.append(f"❌ Exercise {self.number}: {self.passed} of {total} checks passed. "
+            lines.append(f"{FAIL_MARK} Exercise {self.number}: {self.passed} of {total} checks passed. "
                          "Change your code and run the check again.")
         return "\n".join(lines)
 

@@ -27,7 +27,7 @@ def server_checks(t):
 def test_correct_answer_passes_every_part():
     result = run_exercise("99.1", lambda x: 2 * x)
     assert result.passed == len(result.results) == 3
-    assert result.report().endswith("✅ Exercise 99.1: all 3 checks passed.")
+    assert result.report().endswith("✔ Exercise 99.1: all 3 checks passed.")
 
 
 def test_wrong_answer_says_expected_got_and_hint_but_not_the_solution():
@@ -35,7 +35,7 @@ def test_wrong_answer_says_expected_got_and_hint_but_not_the_solution():
     assert "✔ double(2) is 4" in report
     assert "✘ double(-3) is -6" in report
     assert "expected: -6" in report and "got:      -1" in report and "hint: Negative numbers too." in report
-    assert report.splitlines()[-1].startswith("❌ Exercise 99.1: 2 of 3 checks passed.")
+    assert report.splitlines()[-1].startswith("✘ Exercise 99.1: 2 of 3 checks passed.")
 
 
 def test_unwritten_answer_stops_with_a_plain_message():
@@ -54,7 +54,7 @@ def test_exception_in_student_code_is_reported_with_its_traceback_last():
     assert lines.index("Where your code raised (double(2) is 4):") > lines.index("      hint: Multiply by two.")
     assert "return x / 0" in report
     assert "coursekit" not in report.split("Where your code raised")[1]  # toolkit frames hidden
-    assert lines[-1].startswith("❌")
+    assert lines[-1].startswith("✘")
 
 
 def test_endless_loop_is_cut_by_the_deadline(monkeypatch):
@@ -92,7 +92,7 @@ def test_check_prints_the_report_and_records_the_result(tmp_path, monkeypatch, c
     record = tmp_path / "record.jsonl"
     monkeypatch.setenv("COURSEKIT_CHECK_RECORD", str(record))
     check("99.1", lambda x: 2 * x)
-    assert "✅ Exercise 99.1: all 3 checks passed." in capsys.readouterr().out
+    assert "✔ Exercise 99.1: all 3 checks passed." in capsys.readouterr().out
     assert json.loads(record.read_text()) == {"exercise": "99.1", "passed": 3, "total": 3}
 
 
@@ -323,3 +323,9 @@ def test_the_launchers_own_message_reaches_the_student(tmp_path, monkeypatch):
     report = run_exercise("99.8").report()
     assert "did not answer on port" in report and "thinking" in report
     assert "endless loop" not in report
+
+
+def test_reports_use_marks_that_need_no_emoji_font():
+    """Emoji-style marks (✅ U+2705, ❌ U+274C) are empty boxes without an emoji font."""
+    text = run_exercise("99.1", lambda x: x + 2).report() + run_exercise("99.1", lambda x: 2 * x).report()
+    assert not [c for c in text if 0x2700 <= ord(c) < 0x27C0 and c not in "✔✘" or ord(c) >= 0x1F000]
