@@ -153,7 +153,7 @@ class OrderChecker:
                           f"send 'lifespan.{state['waiting_for']}.complete' first.")
 
 
-# The in-process driver moved to coursekit.inprocess (this module keeps the rules); the names stay
+# The in-process driver moved to coursekit.asgi_driver (this module keeps the rules); the names stay
 # importable from here.
-from coursekit.inprocess import (ASGIResponse as Result, http_scope, run_http,  # noqa: E402
-                                 run_in_thread, run_lifespan, run_websocket)
+from coursekit.asgi_driver import (ASGIResponse as Result, http_scope, run_http,  # noqa: E402
+                                   run_in_thread, run_lifespan, run_websocket)

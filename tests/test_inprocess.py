@@ -1,10 +1,11 @@
-"""coursekit.inprocess: apps called in the kernel answer in a server's response shape, and an app
+"""coursekit.inprocess and coursekit.asgi_driver: apps called in the kernel answer in a server's response shape, and an app
 that blocks or hangs is named and stopped, leaving no thread, task or loop behind."""
 import asyncio
 import threading
 import time
 
-from coursekit.inprocess import call_wsgi, run_http, run_websocket, sleep_watched
+from coursekit.asgi_driver import run_http, run_websocket, sleep_watched
+from coursekit.inprocess import call_wsgi
 
 
 def json_wsgi(environ, start_response):

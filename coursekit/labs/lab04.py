@@ -1,6 +1,6 @@
 """Lab 04, ASGI by hand: one app checked in-process (message order) and under a real uvicorn.
 
-In-process runs go through coursekit.inprocess, on an event loop of their own in the kernel's main
+In-process runs go through coursekit.asgi_driver, on an event loop of their own in the kernel's main
 thread: an answer that blocks the loop is named and stopped, and leaves nothing running.
 """
 import asyncio
@@ -10,7 +10,8 @@ import secrets
 import time
 
 from coursekit.checks import CheckFailed, exchange, exercise, shown
-from coursekit.inprocess import run_coroutine, run_http, run_lifespan, run_websocket, sleep_watched
+from coursekit.asgi_driver import (run_coroutine, run_http, run_lifespan, run_websocket,
+                                   sleep_watched)
 
 APP = "apps/lab04_app.py"
 SECONDS = 3  # how long an in-process run may take
