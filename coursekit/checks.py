@@ -202,18 +202,21 @@ class Checks:
 
     def report(self):
         """The feedback a student reads: parts, hints, tracebacks, then one result line."""
-        lines = [f"Exercise {self.number}"]
-        for description, ok, problem in self.results:
-            lines.append(f"  {PASS_MARK if ok else FAIL_MARK} {description}")
-            lines.extend(f"      {line}" for line in problem)
-        for description, error in self.tracebacks:
-            lines.append(f"\nWhere your code raised ({description}):")
-            lines.append(student_traceback(error))
+        logs = []
         if self.passed < len(self.results):
             for server in self.servers:  # a failing server's own words are the best clue
                 tail = log_tail(server.log_path, LOG_LINES)
                 if tail:
-                    lines.append(f"\nThe end of your server's log ({server.log_path}):\n{tail}")
+                    logs.append(f"\nThe end of your server's log ({server.log_path}):\n{tail}")
+        lines = [f"Exercise {self.number}"]
+        for description, ok, problem in self.results:
+            lines.append(f"  {PASS_MARK if ok else FAIL_MARK} {description}")
+            for line in problem:  # never point at a log that is not there
+                lines.append(f"      {line if logs else line.replace(' (its log is shown below)', '')}")
+        for description, error in self.tracebacks:
+            lines.append(f"\nWhere your code raised ({description}):")
+            lines.append(student_traceback(error))
+        lines.extend(logs)
         total = len(self.results)
         if total and self.passed == total:
             lines.append(f"{PASS_MARK} Exercise {self.number}: all {total} checks passed.")

@@ -329,3 +329,19 @@ def test_reports_use_marks_that_need_no_emoji_font():
     """Emoji-style marks (✅ U+2705, ❌ U+274C) are empty boxes without an emoji font."""
     text = run_exercise("99.1", lambda x: x + 2).report() + run_exercise("99.1", lambda x: 2 * x).report()
     assert not [c for c in text if 0x2700 <= ord(c) < 0x27C0 and c not in "✔✘" or ord(c) >= 0x1F000]
+
+
+def test_a_report_never_points_at_a_log_that_is_not_there(tmp_path):
+    class Silent:
+        log_path = tmp_path / "empty.log"
+
+    Silent.log_path.write_text("")
+    t = Checks("0.0")
+    t.servers.append(Silent)
+    with t.part("GET / answers"):
+        raise ConnectionResetError(104, "Connection reset by peer")
+    report = t.report()
+    assert "was reset" in report and "log" not in report
+    Silent.log_path.write_text("Traceback: the server's own words\n")
+    report = t.report()
+    assert "(its log is shown below)" in report and "the server's own words" in report
