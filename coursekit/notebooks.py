@@ -9,24 +9,88 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION_BLOCK = re.compile(r"^([ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n?", re.M | re.S)
-SOLUTION_LINE = re.compile(r"^([ \t]*[\w.\[\]\"']+ = ).*?\s*# SOLUTION$", re.M)
+BEGIN, END, LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
+SOLUTION_LINE = re.compile(r"^([ \t]*[\w.\[\]\"']+ = ).*?\s*# SOLUTION$")
+DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)")
 
 
-def starter_source(source):
-    """A solution cell's code with the answers taken out and `...` left in their place."""
-    source = SOLUTION_BLOCK.sub(lambda m: f"{m.group(1)}...\n", source)
-    return SOLUTION_LINE.sub(lambda m: f"{m.group(1)}...", source)
+class MarkerError(ValueError):
+    """A solution cell's markers are malformed: publishing it could give the answer away."""
 
 
-def lab_from_solution(solution):
+def indent_of(line):
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def whole_body_of(lines, begin, end):
+    """The name of the function whose whole body is lines[begin:end+1], or None.
+
+    Only a docstring and comments may come between the `def` line and the block, and nothing of
+    the function may follow it: such a starter raises NotImplementedError, as nbgrader's do.
+    """
+    indent = indent_of(lines[begin])
+    for after in lines[end + 1:]:
+        if after.strip():
+            if indent_of(after) >= indent:
+                return None
+            break
+    above = []
+    for number in range(begin - 1, -1, -1):
+        line = lines[number]
+        found = DEF.match(line)
+        if found and len(found.group(1)) < indent:
+            text = "\n".join(l.strip() for l in above if l.strip() and not l.strip().startswith("#"))
+            is_docstring = text == "" or (text[:3] in ('"""', "'''") and text.endswith(text[:3]))
+            return found.group(2) if is_docstring else None
+        if line.strip() and indent_of(line) < indent:
+            return None  # an if/else/with around the block: part of a body, not all of it
+        above.insert(0, line)
+    return None
+
+
+def starter_source(source, where="a solution cell"):
+    """A solution cell's code with the answers taken out.
+
+    A block between `# BEGIN SOLUTION` and `# END SOLUTION` becomes `...`, or `raise
+    NotImplementedError(...)` when it is a function's whole body; `x = answer  # SOLUTION` becomes
+    `x = ...`. Malformed markers raise MarkerError naming `where` (never a published answer).
+    """
+    lines, out, number = source.split("\n"), [], 0
+    while number < len(lines):
+        line, stripped = lines[number], lines[number].strip()
+        if stripped == BEGIN:
+            end = next((n for n in range(number + 1, len(lines)) if lines[n].strip() in (BEGIN, END)),
+                       None)
+            if end is None or lines[end].strip() != END:
+                raise MarkerError(f"{where}: '{BEGIN}' on line {number + 1} has no '{END}' "
+                                  "after it, before any other BEGIN")
+            pad = line[:indent_of(line)]
+            name = whole_body_of(lines, number, end)
+            out.append(f'{pad}raise NotImplementedError("{name}() is not written yet")' if name
+                       else f"{pad}...")
+            number = end + 1
+            continue
+        if stripped == END:
+            raise MarkerError(f"{where}: '{END}' on line {number + 1} has no '{BEGIN}' before it")
+        if LINE in line:
+            match = SOLUTION_LINE.match(line)
+            if not match:
+                raise MarkerError(f"{where}: line {number + 1} is marked '{LINE}' but is not an "
+                                  f"assignment 'name = value  {LINE}': {stripped!r}")
+            line = f"{match.group(1)}..."
+        out.append(line)
+        number += 1
+    return "\n".join(out)
+
+
+def lab_from_solution(solution, name="the solution"):
     """The lab notebook generated from its solution twin: answers removed, outputs cleared."""
     import nbformat
 
     lab = nbformat.from_dict(solution)
-    for cell in lab.cells:
+    for number, cell in enumerate(lab.cells):
         if cell.cell_type == "code":
-            cell.source = starter_source(cell.source)
+            cell.source = starter_source(cell.source, f"{name}, cell {number}")
             cell.outputs = []
             cell.execution_count = None
     return lab
@@ -38,7 +102,8 @@ def write_labs(solutions=()):
 
     for solution_path in solutions or sorted((ROOT / "solutions").glob("*.ipynb")):
         solution_path = Path(solution_path).resolve()
-        lab = lab_from_solution(nbformat.read(solution_path, as_version=4))
+        lab = lab_from_solution(nbformat.read(solution_path, as_version=4),
+                                f"solutions/{solution_path.name}")
         nbformat.write(lab, ROOT / "labs" / solution_path.name)
         print(f"labs/{solution_path.name}")
 

@@ -46,7 +46,8 @@ def test_each_broken_rule_is_explained_in_plain_words(app, words):
 
 def test_a_correct_app_passes_and_its_reply_is_readable():
     reply = call(app_with(), "/")
-    assert (reply.code, reply.body, reply.headers["content-type"]) == (200, b"ok", "text/plain")
+    assert (reply.status_code, reply.content, reply.text) == (200, b"ok", "ok")
+    assert reply.headers["content-type"] == reply.headers["Content-Type"] == "text/plain"
 
 
 def test_unknown_messages_fall_back_to_a_general_explanation():

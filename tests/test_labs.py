@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import IPCKernelManager
-from coursekit.notebooks import lab_from_solution, starter_source
+from coursekit.notebooks import MarkerError, lab_from_solution, starter_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -67,7 +67,67 @@ def test_lab_is_generated_from_its_solution(solution):
     assert all(not c.get("outputs") for c in stored.cells), "labs are stored without outputs"
 
 
-def test_starter_removes_solution_blocks_and_lines():
-    source = ("def f(x):\n    # BEGIN SOLUTION\n    return x * 2\n    # END SOLUTION\n"
-              "answer = 42  # SOLUTION\n")
-    assert starter_source(source) == "def f(x):\n    ...\nanswer = ...\n"
+def test_a_whole_function_body_becomes_a_stub_that_raises():
+    source = ("def f(x):\n    \"\"\"Double x.\"\"\"\n    # BEGIN SOLUTION\n    return x * 2\n"
+              "    # END SOLUTION\n\n\nanswer = 42  # SOLUTION\n")
+    assert starter_source(source) == ('def f(x):\n    """Double x."""\n'
+                                      '    raise NotImplementedError("f() is not written yet")\n'
+                                      "\n\nanswer = ...\n")
+
+
+def test_a_block_among_other_statements_becomes_ellipsis():
+    source = ("async def route(path):\n    # BEGIN SOLUTION\n    if path == '/':\n        return 1\n"
+              "    # END SOLUTION\n    return None\n")
+    assert starter_source(source) == "async def route(path):\n    ...\n    return None\n"
+    inside_if = "def f(x):\n    if x:\n        # BEGIN SOLUTION\n        x = 1\n        # END SOLUTION\n"
+    assert starter_source(inside_if) == "def f(x):\n    if x:\n        ...\n"
+
+
+@pytest.mark.parametrize("source, words", [
+    ("def f():\n    # BEGIN SOLUTION\n    return 42\n", "line 2 has no '# END SOLUTION'"),
+    ("# BEGIN SOLUTION\nx = 1\n# BEGIN SOLUTION\ny = 2\n# END SOLUTION\n", "line 1 has no"),
+    ("x = 1\n# END SOLUTION\n", "line 2 has no '# BEGIN SOLUTION' before it"),
+    ("print(42)  # SOLUTION\n", "line 1 is marked '# SOLUTION' but is not an assignment"),
+], ids=["no end", "begin twice", "end alone", "solution line not an assignment"])
+def test_malformed_markers_raise_naming_notebook_and_cell(source, words):
+    solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab"),
+                                               nbformat.v4.new_code_cell(source)])
+    with pytest.raises(MarkerError) as raised:
+        lab_from_solution(solution, "solutions/99-x.ipynb")
+    assert "solutions/99-x.ipynb, cell 1" in str(raised.value) and words in str(raised.value)
+
+
+def solution_lines(notebook):
+    """The answer lines of a solution (inside its markers), as compared: spaces and quotes evened."""
+    lines, inside = set(), False
+    for cell in notebook.cells:
+        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
+            stripped = line.strip()
+            if stripped in ("# BEGIN SOLUTION", "# END SOLUTION"):
+                inside = stripped == "# BEGIN SOLUTION"
+            elif (inside or stripped.endswith("# SOLUTION")) and len(stripped) >= 16:
+                lines.add(even(stripped.removesuffix("# SOLUTION").strip()))
+    return lines
+
+
+def even(text):
+    return re.sub(r"\s+", " ", text.replace('"', "'"))
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_no_check_text_pastes_a_line_of_the_solution(solution):
+    """Lesson 00 promises that a check never shows the solution: no string in a lab's check module
+    (its hints, expectations and messages) holds an answer line of the solution."""
+    import ast
+
+    number = solution.name[:2]
+    module = ROOT / "coursekit" / "labs" / f"lab{number}.py"
+    texts = [even(node.value) for node in ast.walk(ast.parse(module.read_text()))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    texts += [even(node.values[0].value) for node in ast.walk(ast.parse(module.read_text()))
+              if isinstance(node, ast.JoinedStr) and node.values
+              and isinstance(node.values[0], ast.Constant)]
+    answers = solution_lines(nbformat.read(solution, as_version=4))
+    assert answers, f"{solution.name} has no answer lines"
+    pasted = sorted(line for line in answers if any(line in text for text in texts))
+    assert not pasted, f"coursekit/labs/lab{number}.py shows answer lines: {pasted}"

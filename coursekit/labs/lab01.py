@@ -1,27 +1,36 @@
 """Lab 01, an HTTP/1.1 server on sockets: each exercise talks to apps/lab01_server.py over real TCP.
 
-Where an exercise is about bytes (keep-alive, malformed requests) the checks use a raw socket;
-elsewhere they use requests, as any client would. Every connection and request has a deadline.
+Every answer is read as raw bytes and parsed strictly (coursekit.checks.parse_wire), never through
+a client that would repair it: a Content-Length that is too small, or a head without its empty
+line, shows up as it is. Every connection and request has a deadline.
 """
 import socket
 import threading
 
-import requests
-
-from coursekit.checks import CheckFailed, exercise
-from coursekit.explain import connection_problem
+from coursekit.checks import CheckFailed, EXPECTED_SHAPE, exchange, exercise, parse_wire, shown
 
 SERVER = "apps/lab01_server.py"
 SECONDS = 3  # how long a check waits for any one answer
 
 
-def fetch(server, method, path, timeout=SECONDS, **kwargs):
-    """A request through `requests` (a failed one is explained by the check itself)."""
+def fetch(server, method, path, timeout=SECONDS, headers=None, data=b""):
+    """One request on a connection of its own, the answer read as raw bytes until the server closes
+    (a WireAnswer: status_code, reason, headers, content, text, raw). A malformed answer fails."""
     # One request per connection, as a client that has nothing more to ask says: a server that keeps
     # connections open but serves one at a time is then not blocked by a check's earlier request.
-    # (Keep-alive is checked on its own, on a raw socket, in exercise 1.7.)
-    headers = {"Connection": "close", **kwargs.pop("headers", {})}
-    return server.request(method, path, timeout=timeout, headers=headers, **kwargs)
+    # (Keep-alive is checked on its own in exercise 1.7.)
+    fields = {"Host": f"127.0.0.1:{server.port}", "User-Agent": "lab01-check",
+              "Connection": "close", **(headers or {})}
+    if data or method == "POST":
+        fields["Content-Length"] = str(len(data))
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in fields.items())
+    received = exchange(server, head.encode("latin-1") + b"\r\n" + data, timeout)
+    answer, problem = parse_wire(received)
+    if problem:
+        raise CheckFailed(f"an answer shaped like\n{EXPECTED_SHAPE}",
+                          f"{problem}, in the first bytes received:\n{shown(received)}",
+                          hint="" if received else None)
+    return answer
 
 
 def connect(server):
@@ -72,13 +81,17 @@ def status(response):
     return f"{response.status_code} {response.reason}"
 
 
+def expect_ok(t, response, code=200):
+    t.expect(response.status_code == code, f"{code} {'OK' if code == 200 else ''}".strip(),
+             status(response))
+
+
 @exercise("1.1")
 def root_answers(t):
     server = t.launch(SERVER, "script")
-    with t.part("GET / answers 200 OK",
+    with t.part("GET / answers 200 OK", required=True,
                 hint="In route(), answer GET / with \"200 OK\"; run the %%writefile cell again."):
-        response = fetch(server, "GET", "/")
-        t.expect(response.status_code == 200, "200 OK", status(response))
+        expect_ok(t, fetch(server, "GET", "/"))
     with t.part("the answer to GET / has a body", hint="Return a few bytes of text as the body."):
         t.expect(len(fetch(server, "GET", "/").content) > 0, "a non-empty body", "an empty body")
 
@@ -89,63 +102,63 @@ def others_are_not_found(t):
     for path in ("/no-such-page", "/a/b/c?x=1"):
         with t.part(f"GET {path} answers 404 Not Found",
                     hint="Make the last branch of route() answer \"404 Not Found\" for everything else."):
-            response = fetch(server, "GET", path)
-            t.expect(response.status_code == 404, "404 Not Found", status(response))
+            expect_ok(t, fetch(server, "GET", path), 404)
     with t.part("GET / still answers 200 OK", hint="Keep the branch for / above the 404."):
-        response = fetch(server, "GET", "/")
-        t.expect(response.status_code == 200, "200 OK", status(response))
+        expect_ok(t, fetch(server, "GET", "/"))
 
 
 @exercise("1.3")
 def echo_path(t):
     server = t.launch(SERVER, "script")
-    with t.part("GET /echo/hello answers 200 OK with the body 'hello'",
+    with t.part("GET /echo/hello answers 200 OK with the body 'hello'", required=True,
                 hint="Answer paths that start with /echo/ with the rest of the path."):
         response = fetch(server, "GET", "/echo/hello")
-        t.expect(response.status_code == 200, "200 OK", status(response))
+        expect_ok(t, response)
         t.equal(response.content, b"hello")
     with t.part("its Content-Type is text/plain",
                 hint="Answer with the content type text/plain; charset=utf-8."):
         got = fetch(server, "GET", "/echo/hello").headers.get("Content-Type", "no Content-Type header")
-        t.expect(got.startswith("text/plain"), "text/plain; charset=utf-8", got)
-    with t.part("its Content-Length is the body's length",
+        t.expect(got.split(";")[0].strip().lower() == "text/plain", "text/plain; charset=utf-8", got)
+    with t.part("its Content-Length is the number of body bytes that came",
                 hint="In send_response(), add a Content-Length header: the body's length in bytes."):
         response = fetch(server, "GET", "/echo/hello")
         got = response.headers.get("Content-Length", "no Content-Length header")
-        t.equal(got, str(len(response.content)))
+        t.expect(got == str(len(response.content)), f"Content-Length: {len(response.content)}",
+                 f"Content-Length: {got}" if got[0].isdigit() else got)
     with t.part("GET /echo/caf%C3%A9%20au%20lait answers 'café au lait', 13 bytes long",
                 hint="Percent-decode the text (urllib.parse.unquote), encode it as UTF-8, and count "
                      "bytes, not characters."):
         response = fetch(server, "GET", "/echo/caf%C3%A9%20au%20lait")
         t.equal(response.content.decode("utf-8", "replace"), "café au lait")
-        t.equal(response.headers.get("Content-Length", "no Content-Length header"), "13")
+        t.expect(response.headers.get("Content-Length") == "13", "Content-Length: 13 (bytes)",
+                 f"Content-Length: {response.headers.get('Content-Length')}")
 
 
 @exercise("1.4")
 def user_agent(t):
     server = t.launch(SERVER, "script")
     for agent in ("lab01-check/1.4", "Mozilla/5.0 (a lab check; not a browser)"):
-        with t.part(f"GET /user-agent answers with the User-Agent {agent!r}",
+        with t.part(f"GET /user-agent answers with the User-Agent {agent!r}", required=True,
                     hint="Answer with the value of the request's User-Agent header (headers are "
                          "stored with lower-case names)."):
             response = fetch(server, "GET", "/user-agent", headers={"User-Agent": agent})
-            t.expect(response.status_code == 200, "200 OK", status(response))
+            expect_ok(t, response)
             t.equal(response.content.decode("latin-1"), agent)
     with t.part("its Content-Type is text/plain", hint="Answer with text/plain; charset=utf-8."):
         got = fetch(server, "GET", "/user-agent").headers.get("Content-Type", "no Content-Type header")
-        t.expect(got.startswith("text/plain"), "text/plain", got)
+        t.expect(got.split(";")[0].strip().lower() == "text/plain", "text/plain", got)
 
 
 @exercise("1.5")
 def post_body(t):
     server = t.launch(SERVER, "script")
     small = b'{"lab": 1, "text": "caf\\u00e9"}'
-    with t.part("POST /echo with a JSON body answers 200 OK with the same bytes",
+    with t.part("POST /echo with a JSON body answers 200 OK with the same bytes", required=True,
                 hint="Read exactly Content-Length bytes of body in read_request(), then answer POST "
                      "/echo with them."):
         response = fetch(server, "POST", "/echo", data=small,
                          headers={"Content-Type": "application/json"})
-        t.expect(response.status_code == 200, "200 OK", status(response))
+        expect_ok(t, response)
         t.equal(response.content, small)
     with t.part("the answer has the request's Content-Type",
                 hint="Answer with the request's Content-Type header (application/octet-stream if "
@@ -169,20 +182,24 @@ def several_clients(t):
     idle = []
     try:
         with t.part("a client that connects and sends nothing does not block the next one",
+                    required=True,
                     hint="Serve each connection in a thread of its own (exercise 1.6), so that the "
                          "loop goes straight back to accept()."):
             idle.append(connect(server))
-            response = fetch(server, "GET", "/echo/next", timeout=2)
-            t.equal(response.content, b"next")
+            received = exchange(server, b"GET /echo/next HTTP/1.1\r\nHost: lab\r\n"
+                                        b"Connection: close\r\n\r\n", seconds=2)
+            answer, problem = parse_wire(received)
+            t.expect(answer is not None and answer.content == b"next",
+                     "an answer 'next' within 2 s", problem if received else "no answer at all")
         with t.part("8 clients at once, while one is idle, each get their own answer",
                     hint="Each thread must serve its own connection; share nothing between them."):
             results = {}
 
             def client(number):
-                try:
-                    results[number] = fetch(server, "GET", f"/echo/client-{number}").text
-                except requests.RequestException as error:  # in a thread: keep it for the report
-                    results[number] = connection_problem(error)
+                received = exchange(server, f"GET /echo/client-{number} HTTP/1.1\r\nHost: lab\r\n"
+                                            "Connection: close\r\n\r\n".encode())
+                answer, problem = parse_wire(received)
+                results[number] = answer.text if answer else (problem or "no answer")
 
             threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(8)]
             for thread in threads:
@@ -249,5 +266,4 @@ def bad_request(t):
             t.expect(got.startswith("'HTTP/1.") and " 400" in got, "'HTTP/1.1 400 Bad Request'", got)
     with t.part("the server still answers GET / afterwards",
                 hint="A bad request must only close its own connection, never stop the server."):
-        response = fetch(server, "GET", "/")
-        t.expect(response.status_code == 200, "200 OK", status(response))
+        expect_ok(t, fetch(server, "GET", "/"))

@@ -1,14 +1,11 @@
 """Lab 03, WSGI by hand: a router (3.1) and middleware (3.2) checked in the kernel through
 wsgiref.validate, and the student's socket server (3.3) checked over HTTP with a Flask app.
 """
-import io
 import re
-import warnings
 from pathlib import Path
-from wsgiref.util import setup_testing_defaults
-from wsgiref.validate import validator
 
-from coursekit.checks import CheckFailed, StopExercise, exercise
+from coursekit.checks import CheckFailed, exchange, exercise
+from coursekit.inprocess import WSGIRuleBroken, call_wsgi
 
 # What wsgiref.validate's assertions mean, in words a student can act on (first match wins).
 PLAIN_WORDS = [
@@ -65,53 +62,14 @@ def in_plain_words(message):
     return f"the response breaks a rule of PEP 3333 [wsgiref.validate: {message}]"
 
 
-class Reply:
-    """What an app answered in the kernel: status, headers (by lower-case name), body."""
-
-    def __init__(self, status, headers, body, errors):
-        self.status, self.body, self.errors = status, body, errors
-        self.code = int(status.split()[0])
-        self.headers = {name.lower(): value for name, value in headers}
-
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-
 def call(app, path="/", method="GET", headers=None, body=b""):
-    """Call `app` through wsgiref.validate as a server would; a broken rule becomes a CheckFailed."""
-    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "QUERY_STRING": "",
-               "PATH_INFO": path, "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO()}
-    if body:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    setup_testing_defaults(environ)
-    errors = environ["wsgi.errors"]
-    response, chunks = {}, []
-
-    def start_response(status, response_headers, exc_info=None):
-        if response and not exc_info:
-            raise AssertionError("start_response called a second time without exc_info")
-        if exc_info and chunks:
-            raise exc_info[1].with_traceback(exc_info[2])
-        response.update(status=status, headers=response_headers)
-        return chunks.append
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = validator(app)(environ, start_response)
-            try:
-                chunks.extend(result)
-            finally:
-                result.close()
-        except AssertionError as error:
-            raise CheckFailed("a response that follows the WSGI rules (PEP 3333)",
-                              in_plain_words(str(error))) from None
-    for warning in caught:
+    """Call `app` in-process through wsgiref.validate (coursekit.inprocess); a broken rule becomes a
+    CheckFailed in plain words. Returns a Response: status_code, headers, content, text, errors."""
+    try:
+        return call_wsgi(app, path, method, headers, body)
+    except WSGIRuleBroken as broken:
         raise CheckFailed("a response that follows the WSGI rules (PEP 3333)",
-                          in_plain_words(str(warning.message)))
-    return Reply(response["status"], response["headers"], b"".join(chunks), errors.getvalue())
+                          in_plain_words(str(broken)), hint="") from None  # the words are the hint
 
 
 # ----- 3.1: a router with path parameters -----------------------------------------------
@@ -146,52 +104,49 @@ def sample_router(Router):
 
 @exercise("3.1")
 def router_with_parameters(t, Router):
-    t.answered(Router, "Router")
-    with t.part("Router() can be created and routes registered with @router.route",
+    t.answered(Router, "Router", probe=lambda: sample_router(Router)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, lambda status, headers, exc_info=None: None))
+    with t.part("Router() can be created and routes registered with @router.route", required=True,
                 hint="route(pattern, methods) returns a decorator that stores the handler and "
                      "returns it unchanged."):
         router = sample_router(Router)
-    if not t.results[-1][1]:
-        raise StopExercise()
-    with t.part("GET / answers 200, text/plain, body 'home'",
+    with t.part("GET / answers 200, text/plain, body 'home'", required=True,
                 hint="Find the route whose regex matches PATH_INFO fully, call its handler and "
                      "send what it returns, encoded, with a Content-Type."):
         reply = call(router, "/")
-        t.equal((reply.code, reply.text()), (200, "home"))
-        content_type = reply.headers.get("content-type", "(none)")
-        t.expect(content_type.startswith("text/plain"), "Content-Type text/plain", content_type)
-    if not t.results[-1][1]:
-        raise StopExercise()  # every other part needs a working response
+        t.equal((reply.status_code, reply.text), (200, "home"))
+        t.media_type(reply, "text/plain")
     with t.part("/hello/Ada passes name='Ada' to the handler",
-                hint="Turn <name> into a named group (?P<name>[^/]+) and call "
-                     "handler(environ, **match.groupdict())."):
-        t.equal(call(router, "/hello/Ada").text(), "Hello, Ada!")
+                hint="Turn each <name> into a named group of the regex, and pass what the groups "
+                     "matched to the handler as keyword arguments."):
+        t.equal(call(router, "/hello/Ada").text, "Hello, Ada!")
     with t.part("a parameter is one path segment, and the whole path must match",
-                hint="Use fullmatch (or ^...$), and [^/]+ so that a parameter stops at '/'."):
-        t.equal([call(router, p).code for p in ("/hello/Ada/more", "/hello/", "/hello")],
+                hint="The whole path must match, not only its start, and a parameter never "
+                     "matches a '/'."):
+        t.equal([call(router, p).status_code for p in ("/hello/Ada/more", "/hello/", "/hello")],
                 [404, 404, 404])
     with t.part("<int:...> parameters match digits only and arrive as int",
-                hint="For <int:x> use \\d+ and convert the matched text with int() before the call."):
-        t.equal(call(router, "/users/7/posts/35").text(), "int int 42")
-        t.equal(call(router, "/users/seven/posts/35").code, 404)
+                hint="An <int:...> parameter matches digits only, and the handler gets it as an int."):
+        t.equal(call(router, "/users/7/posts/35").text, "int int 42")
+        t.equal(call(router, "/users/seven/posts/35").status_code, 404)
     with t.part("literal parts of a pattern are matched literally ('.' is a dot)",
-                hint="Pass the text between parameters through re.escape()."):
-        t.equal(call(router, "/v1.0/files/notes").text(), "file notes")
-        t.equal(call(router, "/v1x0/files/notes").code, 404)
+                hint="The text between parameters is not a regex: escape it (the re module can)."):
+        t.equal(call(router, "/v1.0/files/notes").text, "file notes")
+        t.equal(call(router, "/v1x0/files/notes").status_code, 404)
     with t.part("a path that matches with the wrong method answers 405 with an Allow header",
                 hint="Remember the methods of routes whose path matched; answer '405 Method Not "
                      "Allowed' with Allow: the methods sorted and joined by ', '."):
         reply = call(router, "/items")
-        t.equal((reply.code, reply.headers.get("allow")), (405, "POST, PUT"))
-        t.equal(call(router, "/items", method="PUT").text(), "stored")
+        t.equal((reply.status_code, reply.headers.get("allow")), (405, "POST, PUT"))
+        t.equal(call(router, "/items", method="PUT").text, "stored")
     with t.part("an unknown path answers 404 Not Found",
                 hint="When no route matches, answer '404 Not Found' (with a Content-Type)."):
-        t.equal(call(router, "/no/such/page").code, 404)
+        t.equal(call(router, "/no/such/page").status_code, 404)
     with t.part("a UTF-8 path works: /hello/café answers 'Hello, café!'",
-                hint="PATH_INFO holds the path's bytes decoded as latin-1: match against "
-                     "path.encode('latin-1').decode('utf-8'), and encode the body as UTF-8."):
+                hint="PATH_INFO holds the path's bytes decoded as latin-1 (PEP 3333): turn it back "
+                     "into those bytes and decode them as UTF-8 before matching; the body is UTF-8."):
         wire_path = "/hello/café".encode("utf-8").decode("latin-1")  # what a server puts in PATH_INFO
-        t.equal(call(router, wire_path).text(), "Hello, café!")
+        t.equal(call(router, wire_path).text, "Hello, café!")
 
 
 # ----- 3.2: a middleware stack ----------------------------------------------------------
@@ -233,18 +188,17 @@ def middleware_stack(t, timing, require_token, catch_errors):
     inner = Inner()
     with t.part("timing, require_token and catch_errors each return a WSGI app",
                 hint="A middleware defines an inner function (environ, start_response) and "
-                     "returns that function."):
+                     "returns that function.", required=True):
         for name, wrapped in [("timing", timing(inner)), ("require_token", require_token(inner, "s3cret")),
                               ("catch_errors", catch_errors(inner))]:
             t.expect(callable(wrapped), f"{name}(app) to return a callable", repr(wrapped))
-    if not t.results[-1][1]:
-        raise StopExercise()
     stack = catch_errors(timing(require_token(inner, "s3cret")))
     with t.part("timing: the inner response passes unchanged, plus X-Response-Time: '<number> ms'",
-                hint="Wrap start_response: add ('X-Response-Time', f'{ms:.1f} ms') to the headers "
-                     "and call the real start_response; return the inner app's body as it is."):
+                hint="Give the inner app a start_response of your own that adds the header and "
+                     "calls the real one; return the inner app's body as it is."):
         reply = call(timing(inner), "/page")
-        t.equal((reply.code, reply.body, reply.headers.get("x-inner")), (200, b"inner /page", "yes"))
+        t.equal((reply.status_code, reply.content, reply.headers.get("x-inner")),
+                (200, b"inner /page", "yes"))
         got = reply.headers.get("x-response-time", "(no X-Response-Time header)")
         t.expect(re.fullmatch(r"\d+(\.\d+)? ms", got), "a value such as '0.3 ms'", repr(got))
     with t.part("require_token: /admin without a token is refused with 401 and WWW-Authenticate",
@@ -252,35 +206,35 @@ def middleware_stack(t, timing, require_token, catch_errors):
                      "('WWW-Authenticate', 'Bearer') and a Content-Type, without calling the app."):
         calls = inner.calls
         reply = call(stack, "/admin/users")
-        t.equal((reply.code, reply.headers.get("www-authenticate")), (401, "Bearer"))
+        t.equal((reply.status_code, reply.headers.get("www-authenticate")), (401, "Bearer"))
         t.expect(inner.calls == calls, "the inner app not to be called", "it was called")
     with t.part("require_token: a wrong token is refused, the right one lets the request in",
-                hint="Compare environ.get('HTTP_AUTHORIZATION') with f'Bearer {token}' "
-                     "(hmac.compare_digest compares in constant time)."):
+                hint="The token comes in the Authorization header as 'Bearer <token>' "
+                     "(HTTP_AUTHORIZATION in environ); compare in constant time (the hmac module)."):
         wrong = call(stack, "/admin/users", headers={"Authorization": "Bearer guess"})
         right = call(stack, "/admin/users", headers={"Authorization": "Bearer s3cret"})
-        t.equal((wrong.code, right.code, right.body), (401, 200, b"inner /admin/users"))
+        t.equal((wrong.status_code, right.status_code, right.content), (401, 200, b"inner /admin/users"))
     with t.part("require_token: paths outside /admin need no token",
                 hint="Only paths that start with the prefix are guarded."):
-        t.equal(call(stack, "/public").code, 200)
+        t.equal(call(stack, "/public").status_code, 200)
     with t.part("the stack times refused requests too (timing is outside require_token)",
                 hint="timing must add its header whatever the status."):
         t.expect("x-response-time" in call(stack, "/admin").headers, "X-Response-Time on a 401",
                  "no X-Response-Time header")
     with t.part("catch_errors: an exception becomes '500 Internal Server Error' without details",
-                hint="try: return app(environ, start_response) / except Exception: start_response("
-                     "'500 Internal Server Error', headers, sys.exc_info()); never put the error "
-                     "message in the body."):
+                hint="Catch Exception around the call to the inner app and answer 500 with a short "
+                     "text of your own; never put the error message in the body."):
         reply = call(stack, "/fail-early")
-        t.equal(reply.code, 500)
-        t.expect(b"secret" not in reply.body, "a body without the exception's message",
-                 repr(reply.body))
+        t.equal(reply.status_code, 500)
+        t.expect(b"secret" not in reply.content, "a body without the exception's message",
+                 repr(reply.content))
     with t.part("catch_errors: works even after the inner app called start_response",
-                hint="Pass sys.exc_info() as the third argument of start_response: it is the only "
-                     "way to replace a status that was already set."):
-        t.equal(call(stack, "/fail-late").code, 500)
+                hint="start_response takes a third argument for this case (exc_info, PEP 3333): it "
+                     "is the only way to replace a status that was already set."):
+        t.equal(call(stack, "/fail-late").status_code, 500)
     with t.part("catch_errors: the traceback goes to environ['wsgi.errors'] (the server's log)",
-                hint="traceback.print_exc(file=environ['wsgi.errors'])"):
+                hint="Write the traceback to environ['wsgi.errors'], the server's log stream (the "
+                     "traceback module prints to any file you give it)."):
         got = call(stack, "/fail-early").errors
         t.expect("RuntimeError" in got, "the traceback in wsgi.errors",
                  repr(got[-200:]) if got else "nothing written")
@@ -326,27 +280,28 @@ def fetch(server, method, path, **kwargs):
 
 
 def expect_status(t, response, code, server):
-    t.expect(response.status_code == code, f"status {code}",
-             f"{response.status_code}{from_log(server) if response.status_code >= 500 else ''}")
+    """Expect `code`; a 5xx comes with what the server's log says, which replaces the hint."""
+    said = from_log(server) if response.status_code >= 500 else ""
+    t.expect(response.status_code == code, f"status {code}", f"{response.status_code}{said}",
+             hint="" if said else None)
 
 
 @exercise("3.3")
 def socket_server(t):
-    with t.part(f"{SAMPLE} exists", hint="Run the cell that writes the sample Flask app first."):
+    with t.part(f"{SAMPLE} exists", hint="Run the cell that writes the sample Flask app first.",
+                required=True):
         t.expect(SAMPLE.is_file(), f"the file {SAMPLE}", "no such file")
-    if not t.results[-1][1]:
-        raise StopExercise()
     # The sample is served through wsgiref.validate, which checks what the server does as well.
     server = t.launch("apps/lab03_server.py", "script", args=["lab03_flask_sample:checked_app"])
-    with t.part("GET / answers 200 with Flask's body",
-                hint="Send 'HTTP/1.1 <status>\\r\\n', one 'Name: value\\r\\n' line per header, a blank "
-                     "line, then the body; close the connection when done. If your server's log "
-                     "(at the end) shows an error, start there."):
-        response = fetch(server, "GET", "/")
+    with t.part("GET / answers 200 with Flask's body, in the shape HTTP asks for", required=True,
+                hint="Send 'HTTP/1.1 <status>\\r\\n', one 'Name: value\\r\\n' line per header, an "
+                     "empty line, then the body; close the connection when done. If your server's "
+                     "log (at the end) shows an error, start there."):
+        # Raw bytes, parsed strictly: a client library would hide a missing empty line.
+        response = t.wire(exchange(server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                           b"Connection: close\r\n\r\n", seconds=5))
         expect_status(t, response, 200, server)
         t.equal(response.text, "Flask says hello\n")
-    if not t.results[-1][1]:
-        raise StopExercise()
     with t.part("the app's headers reach the client (Content-Type, Content-Length)",
                 hint="Send every (name, value) pair given to start_response."):
         response = fetch(server, "GET", "/")
@@ -359,8 +314,8 @@ def socket_server(t):
         expect_status(t, response, 200, server)
         t.equal(response.json(), {"greeting": "Hello, Ada!", "excited": True})
     with t.part("a UTF-8 path arrives intact: /greet/café",
-                hint="Percent-decode the path to bytes and decode them as latin-1, as PEP 3333 "
-                     "says: urllib.parse.unquote(path, encoding='latin-1')."):
+                hint="Percent-decode the path and decode its bytes as latin-1, as PEP 3333 says "
+                     "(urllib.parse.unquote takes an encoding)."):
         response = fetch(server, "GET", "/greet/café")
         expect_status(t, response, 200, server)
         t.equal(response.json()["greeting"], "Hello, café!")

@@ -1,0 +1,98 @@
+"""coursekit.inprocess and coursekit.asgi_driver: apps called in the kernel answer in a server's response shape, and an app
+that blocks or hangs is named and stopped, leaving no thread, task or loop behind."""
+import asyncio
+import threading
+import time
+
+from coursekit.asgi_driver import run_http, run_websocket, sleep_watched
+from coursekit.inprocess import call_wsgi
+
+
+def json_wsgi(environ, start_response):
+    start_response("201 Created", [("Content-Type", "application/json"), ("Set-Cookie", "a=1"),
+                                   ("Set-Cookie", "b=2")])
+    return [b'{"path": "', environ["PATH_INFO"].encode(), b'"}']
+
+
+async def json_asgi(scope, receive, send):
+    await send({"type": "http.response.start", "status": 201,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"path": "' + scope["path"].encode() + b'"}'})
+
+
+def test_wsgi_and_asgi_answer_in_the_same_shape():
+    for response in (call_wsgi(json_wsgi, "/x"), run_http(json_asgi, path="/x")):
+        assert (response.status_code, response.json(), response.text) == (201, {"path": "/x"},
+                                                                          '{"path": "/x"}')
+        assert response.headers["Content-Type"] == response.headers.get("content-type")
+    assert call_wsgi(json_wsgi, "/").headers.getlist("set-cookie") == ["a=1", "b=2"]
+
+
+async def sleeps_in_async(scope, receive, send):
+    time.sleep(0.05)  # the mistake: it stops the whole event loop
+    await json_asgi(scope, receive, send)
+
+
+def test_time_sleep_inside_async_code_is_named():
+    result = run_http(sleeps_in_async)
+    assert result.status_code == 201
+    assert "time.sleep(0.05) ran inside async code" in result.blocked[0]
+
+
+def test_sleep_imported_by_name_is_named_too(tmp_path):
+    import importlib.util
+
+    path = tmp_path / "sleepy.py"
+    path.write_text("from time import sleep\n\nasync def app(scope, receive, send):\n    sleep(0.02)\n"
+                    "    await send({'type': 'http.response.start', 'status': 200})\n"
+                    "    await send({'type': 'http.response.body'})\n")
+    spec = importlib.util.spec_from_file_location("sleepy", path)
+    module = importlib.util.module_from_spec(spec)
+    with sleep_watched():
+        spec.loader.exec_module(module)
+    assert "time.sleep(0.02)" in run_http(module.app).blocked[0]
+
+
+async def spins(scope, receive, send):
+    while True:  # never awaits: no other task runs again
+        pass
+
+
+def test_a_loop_without_await_is_stopped_and_leaves_no_thread():
+    before = threading.active_count()
+    started = time.monotonic()
+    result = run_http(spins, timeout=0.5)
+    assert time.monotonic() - started < 3
+    assert isinstance(result.error, TimeoutError) and "blocks the event loop" in str(result.error)
+    assert threading.active_count() == before
+
+
+async def waits_forever(scope, receive, send):
+    await asyncio.Event().wait()
+
+
+def test_an_app_that_awaits_forever_is_cancelled():
+    result = run_http(waits_forever, timeout=0.5)
+    assert isinstance(result.error, TimeoutError) and "waiting on receive()" in str(result.error)
+
+
+def test_it_runs_inside_a_notebook_whose_loop_is_already_running():
+    async def cell():  # what a kernel does: the cell's code runs while a loop is running
+        return run_http(json_asgi, path="/in-a-cell")
+
+    assert asyncio.run(cell()).json() == {"path": "/in-a-cell"}
+
+
+async def sends_before_accept(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.send", "text": "too early"})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
+def test_a_recorded_rule_break_ends_the_run_at_once_rather_than_in_a_timeout():
+    started = time.monotonic()
+    result = run_websocket(sends_before_accept, ["hello"], timeout=5)
+    assert "before websocket.accept" in result.problems[0]
+    assert result.error is None
+    assert time.monotonic() - started < 3  # the client gave up on the app, not the deadline
