@@ -476,6 +476,8 @@ def expect_100_continue(s, server):
             raise AssertionError("neither 100 Continue nor a final status: client and server "
                                  "wait for each other") from None
         wire.parser.receive_data(first)
+        assert not first.startswith(b"HTTP/1.1 408"), (
+            "408: the server waited for a body the client was told to hold back")
         if first.startswith(b"HTTP/1.1 100"):
             wire.send(b"hello")
             response = wire.response("POST")
