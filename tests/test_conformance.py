@@ -668,3 +668,66 @@ TABLE = [(subject, category, section, function)
 def test_conformance(subject, category, section, function, started):
     server = started(subject)
     function(subject, server)
+
+
+# --- Lesson 04's ASGI samples: behind a proxy prefix, without lifespan, with binary frames -------
+
+ROOT_PATH = "/user/x/proxy/1234"
+ROUTED = [("asgi_sse.py", "/ticks", LESSON04), ("load_asgi.py", "/await", LESSON04),
+          ("asgi_wsgi_adapter.py", "/slow", LESSON04),
+          ("lab04_app.py", "/", "solutions/04-asgi-by-hand.ipynb")]
+
+
+@pytest.fixture
+def asgi_folder(tmp_path):
+    for notebook in (LESSON04, "solutions/04-asgi-by-hand.ipynb"):
+        for name, source in written_files(notebook).items():
+            (tmp_path / name).write_text(source)
+    return tmp_path
+
+
+@pytest.mark.parametrize("file, path, notebook", ROUTED, ids=[r[0] for r in ROUTED])
+def test_asgi_apps_route_under_a_root_path(asgi_folder, file, path, notebook):
+    """ASGI spec: with root_path set, scope["path"] includes it; the apps strip it to route.
+
+    The request carries the path as a proxy forwards it (prefix removed); uvicorn puts the
+    prefix back in front of scope["path"].
+    """
+    server = launch(asgi_folder / file, kind="uvicorn", args=["--root-path", ROOT_PATH],
+                    name=f"rooted-{file[:-3]}", quiet=True)
+    try:
+        method = "HEAD" if path == "/ticks" else "GET"
+        response = exchange(server, request(method, path, [("Host", "x"), ("Connection", "close")]),
+                            method)
+        assert status_of(response) == 200, f"{path} under {ROOT_PATH} got {status_of(response)}"
+        if file == "asgi_wsgi_adapter.py":  # PATH_INFO is the path after SCRIPT_NAME
+            assert response.body == b"WSGI answers GET /slow\n", response.body
+    finally:
+        server.stop()
+
+
+def test_lifespan_sample_works_without_lifespan(asgi_folder):
+    server = launch(asgi_folder / "asgi_lifespan.py", kind="uvicorn", args=["--lifespan", "off"],
+                    name="no-lifespan", quiet=True)
+    try:
+        first, second = server.get("/"), server.get("/")
+        assert (first.status_code, second.status_code) == (200, 200), server.log_path.read_text()
+        assert [first.json()["request"], second.json()["request"]] == [1, 2]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("file", ["asgi_ws.py", "lab04_app.py"])
+def test_websocket_echo_keeps_binary_frames(asgi_folder, file):
+    from websockets.sync.client import connect
+
+    server = launch(asgi_folder / file, kind="uvicorn", name=f"ws-{file[:-3]}", quiet=True)
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=SECONDS,
+                     close_timeout=SECONDS) as ws:
+            ws.send(b"\x00\xffbinary")
+            assert ws.recv(timeout=SECONDS) == b"\x00\xffbinary"
+            ws.send("text")
+            assert ws.recv(timeout=SECONDS) == "text"
+    finally:
+        server.stop()
