@@ -718,10 +718,12 @@ def test_lifespan_sample_works_without_lifespan(asgi_folder):
 
 
 @pytest.mark.parametrize("file", ["asgi_ws.py", "lab04_app.py"])
-def test_websocket_echo_keeps_binary_frames(asgi_folder, file):
+def test_websocket_echo_keeps_binary_frames_under_a_root_path(asgi_folder, file):
     from websockets.sync.client import connect
 
-    server = launch(asgi_folder / file, kind="uvicorn", name=f"ws-{file[:-3]}", quiet=True)
+    # Behind a proxy prefix, as on JupyterHub: the WebSocket route must still be found.
+    server = launch(asgi_folder / file, kind="uvicorn", args=["--root-path", ROOT_PATH],
+                    name=f"ws-{file[:-3]}", quiet=True)
     try:
         with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=SECONDS,
                      close_timeout=SECONDS) as ws:
