@@ -1,8 +1,7 @@
 """Check that an ASGI app sends its messages in the order the specification asks, in plain words.
 
-`OrderChecker(app)` wraps an app and records every send(); `run_http`, `run_lifespan` and
-`run_websocket` drive an app in-process, in a thread with its own event loop and a deadline
-(a notebook's kernel already runs a loop, so `asyncio.run` cannot be used in a cell).
+`OrderChecker(app)` wraps an app and records every send(). The in-process driver (`run_http`,
+`run_lifespan`, `run_websocket`) lives in coursekit.asgi_driver and is re-exported here.
 """
 TIMEOUT = 5
 
@@ -14,28 +13,48 @@ class ASGIOrderError(AssertionError):
 class OrderChecker:
     """An ASGI app that runs `app` and notes every send() that breaks the ASGI rules.
 
-    After a call, `messages` holds what the app sent and `problems` what was wrong, each as a
-    sentence a student can act on. With strict=True the first problem raises ASGIOrderError.
-    One checker follows one connection at a time: make one per call when serving many.
+    After a call, `messages` holds what the app sent and `problems` what was wrong, each naming
+    the rule broken. With strict=True the first problem raises ASGIOrderError. One checker
+    follows one connection: a second call while one runs raises ASGIOrderError (make one per
+    connection). Messages reach the server unchanged (headers given as a generator are passed
+    on as a list of the same pairs, since checking them consumes the generator).
     """
 
     def __init__(self, app, strict=False):
         self.app, self.strict = app, strict
         self.messages, self.problems = [], []
+        self._busy = False
 
     async def __call__(self, scope, receive, send):
+        if self._busy:
+            raise ASGIOrderError("one OrderChecker follows one connection at a time, and this one "
+                                 "is busy: make a new OrderChecker(app) for each connection.")
+        self._busy = True
+        try:
+            await self._follow(scope, receive, send)
+        finally:
+            self._busy = False
+
+    async def _follow(self, scope, receive, send):
         self.messages, self.problems = [], []
         kind = scope.get("type")
         state = {"started": False, "finished": False, "accepted": False, "closed": False,
+                 "disconnected": False, "trailers": False, "denying": False,
+                 "extensions": scope.get("extensions") or {},
                  "waiting_for": None}  # lifespan: the reply the app owes ("startup"/"shutdown")
 
         async def checked_receive():
             message = await receive()
-            if kind == "lifespan" and message.get("type") in ("lifespan.startup", "lifespan.shutdown"):
-                state["waiting_for"] = message["type"].split(".")[1]
+            received = message.get("type") if isinstance(message, dict) else None
+            if kind == "lifespan" and received in ("lifespan.startup", "lifespan.shutdown"):
+                state["waiting_for"] = received.split(".")[1]
+            if received in ("http.disconnect", "websocket.disconnect"):
+                state["disconnected"] = True  # the client left: an unfinished answer is fine
             return message
 
         async def checked_send(message):
+            if isinstance(message, dict) and _is_headers_iterator(message.get("headers")):
+                message = dict(message, headers=list(message["headers"]))
             self._check(kind, message, state)
             self.messages.append(message)
             await send(message)
@@ -59,34 +78,65 @@ class OrderChecker:
         elif kind == "websocket":
             self._check_websocket(message, state)
 
-    def _check_http(self, message, state):
-        kind = message["type"]
-        if state["finished"]:
-            return self._problem(f"{kind} was sent after the response was complete. The last "
+    def _extension(self, name, state):
+        """Is `name` advertised in scope["extensions"]? If not, say which rule that breaks."""
+        if name in state["extensions"]:
+            return True
+        self._problem(f"{name!r} is an ASGI extension this server did not advertise in "
+                      f"scope['extensions']: send it only when {name!r} is there.")
+        return False
+
+    def _check_http(self, message, state, prefix="http."):
+        kind = message["type"].removeprefix(prefix)  # "response.start", ... (also for denials)
+        full = message["type"]
+        if state["finished"] and not (kind == "response.trailers" and state["trailers"]):
+            return self._problem(f"{full} was sent after the response was complete. The last "
                                  "http.response.body (more_body False, the default) ends the "
                                  "response: send nothing after it.")
-        if kind == "http.response.start":
+        if kind == "response.start":
             if state["started"]:
-                return self._problem("http.response.start was sent twice. Send it exactly once, "
-                                     "before the first http.response.body.")
+                return self._problem(f"{full} was sent twice. Send it exactly once, before the "
+                                     "first body message.")
             state["started"] = True
+            state["trailers"] = bool(message.get("trailers", False))
             status = message.get("status")
             if not isinstance(status, int) or isinstance(status, bool):
                 self._problem(f"'status' is {status!r}: it must be an int such as 200 or 404 "
                               "(not a WSGI-style string like '200 OK').")
+            elif not 100 <= status <= 599:
+                self._problem(f"'status' is {status}: an HTTP status code is between 100 and 599 "
+                              "(RFC 9110 15).")
             self._check_headers(message.get("headers", []))
-        elif kind == "http.response.body":
+        elif kind == "response.body":
             if not state["started"]:
-                return self._problem("http.response.body was sent before http.response.start. "
-                                     "Send the start message (status and headers) first.")
+                return self._problem(f"{full} was sent before {prefix}response.start. Send the "
+                                     "start message (status and headers) first.")
             body = message.get("body", b"")
             if not isinstance(body, (bytes, bytearray)):
                 self._problem(f"'body' is a {type(body).__name__}: it must be bytes. "
                               "Encode text first, e.g. text.encode().")
             if not message.get("more_body", False):
                 state["finished"] = True
+        elif prefix == "http." and kind in ("response.pathsend", "response.zerocopysend"):
+            if not self._extension(full, state):
+                return
+            if not state["started"]:
+                return self._problem(f"{full} was sent before http.response.start.")
+            if kind == "response.pathsend" or not message.get("more_body", False):
+                state["finished"] = True
+        elif prefix == "http." and kind == "response.trailers":
+            if not self._extension(full, state):
+                return
+            if not (state["trailers"] and state["finished"]):
+                return self._problem("http.response.trailers needs 'trailers': True in "
+                                     "http.response.start and comes after the last body message.")
+            self._check_headers(message.get("headers", []))
+            state["trailers"] = bool(message.get("more_trailers", False))
+        elif prefix == "http." and kind in ("response.push", "response.early_hint",
+                                            "response.debug"):
+            self._extension(full, state)
         else:
-            self._problem(f"{kind!r} is not a message an http app can send. It sends "
+            self._problem(f"{full!r} is not a message an http app can send. It sends "
                           "'http.response.start' once, then one or more 'http.response.body'.")
 
     def _check_headers(self, headers):
@@ -101,6 +151,13 @@ class OrderChecker:
             if not isinstance(name, bytes) or not isinstance(value, bytes):
                 return self._problem(f"the header {pair!r} must hold two bytes objects, like "
                                      "(b'content-type', b'text/plain'): encode str with .encode().")
+            if name != name.lower():
+                return self._problem(f"the header name {name!r} has capitals: ASGI header names "
+                                     f"are lower-case, like {name.lower()!r}.")
+            if any(c in name + value for c in b"\r\n\0"):
+                return self._problem(f"the header {pair!r} holds a CR, LF or NUL: it could split "
+                                     "the response in two (response splitting), so it is refused "
+                                     "(RFC 9110 5.5).")
 
     def _check_lifespan(self, message, state):
         kind, waiting = message["type"], state["waiting_for"]
@@ -117,18 +174,46 @@ class OrderChecker:
         kind = message["type"]
         if state["closed"]:
             return self._problem(f"{kind} was sent after websocket.close: the connection is over.")
-        if kind == "websocket.accept":
+        if kind.startswith("websocket.http.response."):  # a denial: an HTTP answer, not accept
+            if state["accepted"]:
+                return self._problem(f"{kind} was sent after websocket.accept: a denial response "
+                                     "replaces the accept, it cannot follow it.")
+            if not state["denying"]:
+                state["denying"] = True
+                self._extension("websocket.http.response", state)  # a problem if not advertised
+            self._check_http(message, state, prefix="websocket.http.")
+            state["closed"] = state["finished"]
+        elif state["denying"]:
+            self._problem(f"{kind} was sent in the middle of a denial response: finish it with "
+                          "websocket.http.response.body (more_body False).")
+        elif kind == "websocket.accept":
             if state["accepted"]:
                 return self._problem("websocket.accept was sent twice; accept once.")
             state["accepted"] = True
+            self._check_headers(message.get("headers", []))
         elif kind == "websocket.send":
             if not state["accepted"]:
                 return self._problem("websocket.send came before websocket.accept. Accept the "
                                      "connection first (after receiving websocket.connect).")
-            if message.get("text") is None and message.get("bytes") is None:
-                self._problem("websocket.send needs a 'text' (str) or 'bytes' (bytes) key.")
+            text, data = message.get("text"), message.get("bytes")
+            if (text is None) == (data is None):
+                self._problem("websocket.send needs exactly one of 'text' (str) or 'bytes' "
+                              f"(bytes); this one has {'both' if text is not None else 'neither'}.")
+            elif text is not None and not isinstance(text, str):
+                self._problem(f"'text' is a {type(text).__name__}: a text frame holds str; send "
+                              "bytes under 'bytes' instead.")
+            elif data is not None and not isinstance(data, (bytes, bytearray)):
+                self._problem(f"'bytes' is a {type(data).__name__}: a binary frame holds bytes; "
+                              "send str under 'text' instead.")
         elif kind == "websocket.close":
             state["closed"] = True
+            code = message.get("code", 1000)
+            if not isinstance(code, int) or isinstance(code, bool):
+                self._problem(f"the close 'code' is {code!r}: it must be an int, such as 1000 "
+                              "(normal) or 1008 (policy violation).")
+            reason = message.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                self._problem(f"the close 'reason' is a {type(reason).__name__}: it must be str.")
         else:
             self._problem(f"{kind!r} is not a message a websocket app can send: use "
                           "websocket.accept, websocket.send or websocket.close.")
@@ -136,6 +221,8 @@ class OrderChecker:
     def _check_finished(self, kind, state):
         if self.problems:
             return  # the first problem explains the rest; one fix at a time
+        if kind in ("http", "websocket") and state["disconnected"]:
+            return  # the client left first: whatever was unfinished is no longer owed
         if kind == "http" and not state["started"]:
             self._problem("the app returned without sending http.response.start: every request "
                           "needs a response (status and headers, then a body).")
@@ -145,12 +232,20 @@ class OrderChecker:
         elif kind == "lifespan" and not self.messages:
             self._problem("the app returned without answering lifespan.startup: call receive() "
                           "and answer lifespan.startup with 'lifespan.startup.complete'.")
+        elif kind == "websocket" and state["denying"] and not state["closed"]:
+            self._problem("the app returned in the middle of a denial response: end it with "
+                          "websocket.http.response.body (more_body False).")
         elif kind == "websocket" and not (state["accepted"] or state["closed"]):
             self._problem("the app returned without accepting the connection: answer "
                           "websocket.connect with websocket.accept (or websocket.close to refuse).")
         elif kind == "lifespan" and state["waiting_for"]:
             self._problem(f"the app returned without answering lifespan.{state['waiting_for']}: "
                           f"send 'lifespan.{state['waiting_for']}.complete' first.")
+
+
+def _is_headers_iterator(headers):
+    """A generator or other one-pass iterator of headers (checking it would use it up)."""
+    return headers is not None and iter(headers) is headers if hasattr(headers, "__iter__") else False
 
 
 # The in-process driver moved to coursekit.asgi_driver (this module keeps the rules); the names stay

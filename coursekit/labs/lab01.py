@@ -267,3 +267,66 @@ def bad_request(t):
     with t.part("the server still answers GET / afterwards",
                 hint="A bad request must only close its own connection, never stop the server."):
         expect_ok(t, fetch(server, "GET", "/"))
+
+
+# ----- 1.9: the rules of HTTP/1.1 that every server must follow, tested on the wire ----------
+
+def raw_exchange(server, data):
+    """Send raw bytes on a fresh connection; return everything sent back until the server closes."""
+    with connect(server) as sock:
+        sock.sendall(data)
+        return read_until_closed(sock)
+
+
+@exercise("1.9")
+def http11_rules(t):
+    server = t.launch(SERVER, "script")
+    refusals = [
+        ("an HTTP/1.1 request without Host gets 400", b"GET / HTTP/1.1\r\n\r\n", " 400",
+         "RFC 9112 3.2: an HTTP/1.1 request without Host is a BadRequest."),
+        ("two Host headers get 400", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", " 400",
+         "A second Host header is a BadRequest."),
+        ("Content-Length: abc gets 400",
+         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", " 400",
+         "A Content-Length that is not a plain number is a BadRequest."),
+        ("a folded header line gets 400", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", " 400",
+         "A line that starts with a space (old 'folding') is not 'Name: value': BadRequest."),
+        ("a space before the colon gets 400", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", " 400",
+         "A space in or before a header name is a BadRequest."),
+        ("a chunked body gets 411 and the connection closes",
+         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+         " 411", "Refuse Transfer-Encoding with BadRequest(..., \"411 Length Required\")."),
+    ]
+    for description, data, expected, hint in refusals:
+        with t.part(description, hint=hint):
+            got = first_line(raw_exchange(server, data))
+            t.expect(expected in got, f"'HTTP/1.1{expected} ...'", got)
+    with t.part("HEAD / answers GET's status and headers with no body, on a kept-alive connection",
+                hint="Route HEAD as GET, and send no body when the request was HEAD."):
+        with connect(server) as sock, sock.makefile("rb") as rfile:
+            sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"GET /echo/after HTTP/1.1\r\nHost: x\r\n\r\n")
+            status_line = rfile.readline(8192).decode("latin-1").strip()
+            t.expect(" 200" in status_line, "'HTTP/1.1 200 OK'", repr(status_line))
+            while rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                pass
+            after = rfile.readline(8192).decode("latin-1").strip()  # the next answer, not a body
+            t.expect(after.startswith("HTTP/1.1 200"), "the GET's status line right after HEAD's head",
+                     repr(after[:60]))
+    with t.part("Expect: 100-continue gets 100 Continue before the body is sent",
+                hint="Send b\"HTTP/1.1 100 Continue\\r\\n\\r\\n\" before reading the body."):
+        with connect(server) as sock:
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                         b"Expect: 100-continue\r\n\r\n")
+            try:
+                first = sock.recv(65536)
+            except TimeoutError:
+                first = b""
+            t.expect(first.startswith(b"HTTP/1.1 100"), "'HTTP/1.1 100 Continue'", first_line(first))
+    with t.part("a body cut short (Content-Length 10, 3 bytes, then the client stops) is not answered 200",
+                hint="After reading, check that the body has Content-Length bytes; if not, BadRequest."):
+        with connect(server) as sock:
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            sock.shutdown(socket.SHUT_WR)
+            got = first_line(read_until_closed(sock))
+            t.expect(" 200" not in got, "400, or no answer", got)

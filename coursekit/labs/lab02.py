@@ -220,3 +220,43 @@ def end_leftovers(pids_file):
                 process.wait(2)
         except (psutil.Error, OSError):
             pass
+
+
+# ----- 2.5: RFC 3875's rules for what a script is given and what it may answer -------------
+
+BAD_STATUS_SCRIPT = Path("apps/lab02_scripts/badstatus.py")
+
+
+@exercise("2.5")
+def cgi_rules(t):
+    BAD_STATUS_SCRIPT.write_text('"""Written by check("2.5"): a Status that is not a three-digit code."""\n'
+                                 'print("Status: 2000 Much Better")\nprint("Content-Type: text/plain")\n'
+                                 'print()\nprint("four digits")\n')
+    server = start(t)
+    env = script_env(t, server, "GET", "/cgi-bin/env",
+                     headers={"Authorization": "Basic c2VjcmV0OnNlY3JldA=="})
+    with t.part("SERVER_SOFTWARE names the gateway (RFC 3875 4.1.17)",
+                hint="Set SERVER_SOFTWARE to request.server_version in meta_variables()."):
+        t.expect(bool(env.get("SERVER_SOFTWARE")), "a non-empty SERVER_SOFTWARE", "none")
+    with t.part("the client's Authorization header does not reach the script (RFC 3875 4.1.18)",
+                hint="Skip the Authorization header when you turn headers into HTTP_* variables: "
+                     "credentials are the server's business."):
+        t.expect("HTTP_AUTHORIZATION" not in env, "no HTTP_AUTHORIZATION",
+                 "HTTP_AUTHORIZATION was passed on")
+    with t.part("a body that ends before its Content-Length gets 400, not a script run",
+                hint="In read_body(), raise ValueError when fewer than Content-Length bytes arrive."):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(b"POST /cgi-bin/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            try:
+                while chunk := sock.recv(4096):
+                    data += chunk
+            except socket.timeout:
+                raise CheckFailed(f"an answer within {WAIT} s", "no answer") from None
+        line = data.split(b"\r\n")[0].decode("latin-1") or "(no answer)"
+        t.expect(" 400 " in line, "'HTTP/1.1 400 Bad Request'", repr(line))
+    with t.part("a Status that is not a three-digit code becomes 502 Bad Gateway (RFC 3875 6.3.3)",
+                hint="In parse_output(), answer 502 when Status is not a code from 100 to 599."):
+        response = fetch(server, "GET", "/cgi-bin/badstatus")
+        t.expect(response.status_code == 502, "502 Bad Gateway", summary(response))

@@ -343,3 +343,85 @@ def socket_server(t):
         server.stop()
         problem = from_log(server, SPEC_PROBLEM)
         t.expect(not problem, "a log without assertion errors", problem.removeprefix(" — ") or "")
+
+
+# ----- 3.4: the student's server keeps HTTP's rules, tested on the wire --------------------
+
+RULES_APP = Path("apps/lab03_rules_app.py")
+RULES_APP_SOURCE = '''"""Written by check("3.4"): a WSGI app that answers every method with a body."""
+
+
+def app(environ, start_response):
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    answer = b"you sent: " + body
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(answer)))])
+    return [answer]
+'''
+
+
+def wire(server, data, half_close=False, seconds=5):
+    """Send raw bytes; return (status code or None, head text, body bytes) once the server closes."""
+    import socket
+
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=seconds) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            raise CheckFailed(f"an answer, then the connection closed, within {seconds} s",
+                              "the connection stayed open") from None
+        except ConnectionError:
+            pass
+    head, _, body = received.partition(b"\r\n\r\n")
+    head = head.decode("latin-1")
+    parts = head.split(" ", 2)
+    code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    return code, head, body
+
+
+def said(code, head):
+    return repr(head.split("\r\n")[0]) if head else "no answer at all"
+
+
+@exercise("3.4")
+def http_rules(t):
+    RULES_APP.write_text(RULES_APP_SOURCE)
+    server = t.launch("apps/lab03_server.py", "script", args=["lab03_rules_app:app"])
+    with t.part("HEAD / gets the head of GET's answer and no body (RFC 9110 9.3.2)",
+                hint="When REQUEST_METHOD is HEAD, send the status line and headers, but none of "
+                     "the body the app returns."):
+        code, head, body = wire(server, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t.expect(code == 200, "200", said(code, head))
+        t.expect(body == b"", "no body", f"{len(body)} bytes of body: {body[:40]!r}")
+    with t.part("an HTTP/1.1 request without Host gets 400 (RFC 9112 3.2)",
+                hint="HTTP/1.1 requires exactly one Host header: answer 400 Bad Request without "
+                     "calling the app."):
+        code, head, _ = wire(server, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        t.expect(code == 400, "400", said(code, head))
+    with t.part("Content-Length: abc gets 400, and never reaches the app (RFC 9112 6.3)",
+                hint="Accept a Content-Length only if it is all digits; otherwise answer 400."):
+        code, head, _ = wire(server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\nabc")
+        t.expect(code == 400, "400", said(code, head))
+    with t.part("the app gets exactly Content-Length bytes of body",
+                hint="Read exactly Content-Length bytes: not fewer, not the bytes that follow."):
+        code, head, body = wire(server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                        b"Connection: close\r\n\r\nabcdef")
+        t.equal(body, b"you sent: abc")
+    with t.part("a body that ends before its Content-Length is not answered as if complete",
+                hint="If the connection ends before Content-Length bytes arrived, answer 400 (or "
+                     "close) instead of calling the app with a short body."):
+        code, head, _ = wire(server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+                             half_close=True)
+        t.expect(code is None or code >= 400, "400, or no answer", said(code, head))
+    with t.part("every answer carries a Date header (RFC 9110 6.6.1; PEP 3333: the server adds it)",
+                hint="Add 'Date: ' + email.utils.formatdate(usegmt=True) unless the app sent one."):
+        code, head, _ = wire(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t.expect("\r\ndate:" in head.lower(), "a Date header", "none")
+    with t.part("an HTTP/1.0 request is answered and the connection closes",
+                hint="Answer HTTP/1.0 clients too (they send no Host), then close the connection."):
+        code, head, body = wire(server, b"GET / HTTP/1.0\r\n\r\n")
+        t.expect(code == 200 and body == b"you sent: ", "200 with the app's body", said(code, head))

@@ -255,3 +255,37 @@ def websocket_echo(t):
         except (WebSocketException, TimeoutError, OSError) as error:
             raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}")
         t.equal(replies, ["ping", "Grüße"])
+
+
+# ----- 4.6: behind a proxy prefix (root_path), and binary frames, under a real uvicorn ------
+
+PREFIX = "/user/student/proxy/8000"  # what a JupyterHub proxy puts in front of every path
+
+
+@exercise("4.6")
+def proxy_prefix_and_binary(t):
+    import requests
+
+    server = t.launch(APP, "uvicorn", args=["--root-path", PREFIX, "--lifespan", "on"])
+    for method, path, expected in (("GET", "/", 200), ("GET", "/greeting", 200),
+                                   ("GET", "/nowhere", 404)):
+        with t.part(f"{method} {path} answers {expected} when uvicorn runs with --root-path {PREFIX}",
+                    hint="uvicorn puts the prefix in front of scope['path'] (the ASGI spec says so); "
+                         "route on route_path(scope), which strips scope['root_path']."):
+            response = requests.request(method, server.url + path.lstrip("/"), timeout=5)
+            t.expect(response.status_code == expected, str(expected),
+                     f"{response.status_code} {response.text[:60]!r}")
+    with t.part("a binary WebSocket frame comes back binary, byte for byte",
+                hint="A websocket.receive holds 'bytes' or 'text': answer bytes with "
+                     "{'type': 'websocket.send', 'bytes': ...}."):
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        try:
+            with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=5,
+                         close_timeout=2) as ws:
+                ws.send(b"\x00\x01\xfe\xff")
+                reply = ws.recv(timeout=5)
+        except (WebSocketException, TimeoutError, OSError) as error:
+            raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}")
+        t.equal(reply, b"\x00\x01\xfe\xff")
