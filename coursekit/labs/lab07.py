@@ -266,23 +266,27 @@ class Chatter:
             elif opcode == 0x1:
                 return payload.decode()
 
-    def until(self, wanted):
-        """Read messages until `wanted` arrives; fail, naming what came instead, after a deadline."""
-        seen = []
+    def until(self, *wanted):
+        """Read messages until each of `wanted` has arrived (in any order); fail, naming what came
+        instead, after a deadline."""
+        missing, seen = set(wanted), []
         deadline = time.monotonic() + WS_SECONDS
-        while time.monotonic() < deadline:
+        while missing and time.monotonic() < deadline:
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 message = self.receive()
             except socket.timeout:
                 break
             except ConnectionError as error:
-                raise CheckFailed(f"{self.name} to receive {wanted!r}", f"{error}; before that {seen}")
-            if message == wanted:
-                return
-            seen.append(message)
-        raise CheckFailed(f"{self.name} to receive {wanted!r} within {WS_SECONDS} s",
-                          f"only {seen}" if seen else "nothing")
+                raise CheckFailed(f"{self.name} to receive {' and '.join(map(repr, wanted))}",
+                                  f"{error}; before that {seen}")
+            if message in missing:
+                missing.discard(message)
+            else:
+                seen.append(message)
+        if missing:
+            raise CheckFailed(f"{self.name} to receive {' and '.join(map(repr, sorted(missing)))} "
+                              f"within {WS_SECONDS} s", f"only {seen}" if seen else "nothing else")
 
     def vanish(self):
         """Leave without a goodbye: the TCP connection is reset, as when a laptop lid closes."""
@@ -297,36 +301,39 @@ class Chatter:
 def chat_room(t):
     server, *_ = serve(t)
     people = []
+
+    def join(name):
+        people.append(Chatter(server.port, name))
+        return people[-1]
     try:
-        with t.part("ada joins /chat?name=ada and is told 'ada joined'",
+        with t.part("alan joins /chat?name=alan and is told 'alan joined'",
                     hint="Add the WebSocketResponse to app[CHATTERS] and broadcast f'{name} joined'."):
-            people.append(Chatter(server.port, "ada"))
-            people[0].until("ada joined")
-        ada = people[0]
-        with t.part("grace joins; both are told 'grace joined'"):
-            people.append(Chatter(server.port, "grace"))
-            grace = people[1]
+            alan = join("alan")
+            alan.until("alan joined")
+        with t.part("alice, ada and grace join; those already in the room are told each time"):
+            alice = join("alice")
+            alan.until("alice joined")
+            ada = join("ada")
+            grace = join("grace")
+            ada.until("ada joined", "grace joined")
             grace.until("grace joined")
-            ada.until("grace joined")
         with t.part("ada says hello; everyone, ada too, gets 'ada: hello'",
                     hint="For each TEXT message, broadcast f'{name}: {message.data}' to the whole room."):
             ada.send("hello")
-            ada.until("ada: hello")
-            grace.until("ada: hello")
-        with t.part("alan joins and vanishes without closing; the others are told 'alan left'",
+            for person in (alan, alice, ada, grace):
+                person.until("ada: hello")
+        with t.part("alan and alice vanish at once, without a goodbye; ada and grace are told both left",
                     hint="Remove the chatter and broadcast f'{name} left' in a finally: block, so it "
-                         "happens however the connection ends."):
-            alan = Chatter(server.port, "alan")
-            ada.until("alan joined")
-            grace.until("alan joined")
+                         "happens however the connection ends; and in broadcast(), catch the "
+                         "ConnectionError of send_str to a chatter who is gone and drop them."):
             alan.vanish()
-            ada.until("alan left")
-            grace.until("alan left")
+            alice.vanish()
+            ada.until("alan left", "alice left")
+            grace.until("alan left", "alice left")
         with t.part("after that, bob joins and everyone still gets every message",
                     hint="broadcast() must survive a chatter that is gone: catch the error of "
                          "send_str (ConnectionError) and drop that chatter, instead of crashing."):
-            people.append(Chatter(server.port, "bob"))
-            bob = people[2]
+            bob = join("bob")
             bob.until("bob joined")
             grace.send("welcome, bob")
             for person in (ada, grace, bob):
@@ -369,23 +376,29 @@ class CountingServer:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
         app.router.add_get("/pages/{n}", self.page)
-        self.runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.SockSite(self.runner, socket.create_server(("127.0.0.1", 0)))
-        self.loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._sock.getsockname()[1]}/"
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        self.loop.run_until_complete(runner.setup())
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.loop.run_until_complete(web.SockSite(runner, listener).start())
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        self.stopping = asyncio.Event()
         self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
+        self.loop.run_until_complete(self.stopping.wait())
+        self.loop.run_until_complete(runner.cleanup())
+        leftover = asyncio.all_tasks(self.loop)  # a handler still waiting on the page that never answers
+        for task in leftover:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
         self.loop.close()
 
     def __enter__(self):
         self.thread.start()
-        self.ready.wait(10)
+        if not self.ready.wait(10):
+            raise CheckFailed("the check's own counting server to start", "it did not within 10 s")
         return self
 
     def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.loop.call_soon_threadsafe(self.stopping.set)
         self.thread.join(10)
 
 
