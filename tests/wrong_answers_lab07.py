@@ -106,6 +106,10 @@ def wrong_answers():
               "\n", "event loop was blocked",
               also=("import bookmarks_store as store\n",
                     "import bookmarks_store as store\nfrom bookmarks_store import list_bookmarks\n")),
+        entry("7.2", "time.sleep in a handler, waiting out a locked database", APP,
+              "    fields = validate(await read_json(request))\n",
+              "    fields = validate(await read_json(request))\n    time.sleep(0.01)  # let SQLite settle\n",
+              "time.sleep", also=("import os\n", "import os\nimport time\n")),
         entry("7.2", "autocommit instead of commit()", STORE, "    db = sqlite3.connect(path)",
               "    db = sqlite3.connect(path, isolation_level=None)", valid=True),
         # 7.3 errors
