@@ -24,6 +24,7 @@ LOG_TAIL_LINES = 25
 _running = {}  # name -> Server, for this kernel
 _watchdog = None
 _watchdog_lock = threading.Lock()  # launches may come from several threads
+_also_stop = []  # callables that stop servers on the kernel's own loop (coursekit.inkernel)
 
 
 class ServerError(RuntimeError):
@@ -121,6 +122,8 @@ def running():
 def stop_all():
     """Stop every server this kernel started (the last cell of each notebook calls this)."""
     global _watchdog
+    for stop in _also_stop:
+        stop()
     for server in list(_running.values()):
         server.stop()
     with _watchdog_lock:
@@ -128,6 +131,12 @@ def stop_all():
             _watchdog.stdin.close()
             _watchdog.wait(5)
             _watchdog = None
+
+
+def also_on_stop_all(stop):
+    """Have stop_all() call `stop` too (once registered, always called)."""
+    if stop not in _also_stop:
+        _also_stop.append(stop)
 
 
 def free_port():

@@ -57,11 +57,15 @@ IMPLEMENTATIONS = [
     Implementation("asgi-uvicorn", "tests/apps", "contract_asgi.py", "uvicorn"),
     Implementation("flask", "solutions/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("aiohttp", "solutions/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
+                   app="create_app"),
     # Issues 14-16 add their rows here, e.g. FastAPI under uvicorn, aiohttp, Django.
 ]
 STARTERS = [
     Implementation("flask-starter", "labs/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("aiohttp-starter", "labs/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
+                   app="create_app"),
 ]
 
 

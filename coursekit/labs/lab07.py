@@ -1,0 +1,461 @@
+"""Lab 07, the bookmarks contract in aiohttp: each stage of coursekit.contract against the student's
+app under aiohttp's own server, a look for blocking calls in coroutines (in the source and on the
+wire), a WebSocket chat, and a concurrent client measured by a server that counts what it sees."""
+import ast
+import asyncio
+import base64
+import os
+import secrets
+import socket
+import struct
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from coursekit.checks import CheckFailed, exercise
+from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
+from coursekit.servers import launch
+
+APP = "apps/bookmarks_aiohttp.py"
+STORE = "apps/bookmarks_store.py"
+FACTORY = "create_app"
+WS_SECONDS = 5
+# Calls that block the thread they run in; in a coroutine that thread is the event loop's.
+BLOCKING = {("time", "sleep"), ("requests", "get"), ("requests", "post"), ("requests", "request")}
+BLOCKING_MODULES = {"sqlite3", "store", "bookmarks_store"}
+# A stand-in for sqlite3.connect, loaded through sitecustomize: while the file "hold" exists, a
+# SELECT waits for it to go, so the check can see whether the server still answers meanwhile.
+GATE = '''
+import os, sqlite3, time
+from pathlib import Path
+
+_gate = Path(os.environ["COURSEKIT_DB_GATE"])
+
+
+class _Gated(sqlite3.Connection):
+    def execute(self, sql, *args):
+        if (_gate / "hold").exists() and sql.lstrip().upper().startswith("SELECT"):
+            (_gate / "entered").touch()
+            deadline = time.monotonic() + 8
+            while (_gate / "hold").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return super().execute(sql, *args)
+
+
+_connect = sqlite3.connect
+
+
+def connect(*args, **kwargs):
+    kwargs.setdefault("factory", _Gated)
+    return _connect(*args, **kwargs)
+
+
+sqlite3.connect = connect
+'''
+
+
+def serve(t, extra_env=None):
+    """The student's app under aiohttp on a fresh database and a fresh random key."""
+    folder = Path(tempfile.mkdtemp(prefix="lab07-"))
+    db_path, key = folder / "bookmarks.sqlite3", secrets.token_urlsafe(24)
+    env = {ENV_DB: str(db_path), ENV_API_KEY: key, **(extra_env or {})}
+    server = t.launch(APP, "aiohttp", app=FACTORY, env=env)
+
+    def restart():
+        again = launch(APP, "aiohttp", app=FACTORY, env=env, name=server.name, timeout=10, quiet=True)
+        t.servers.append(again)
+        return again
+    return server, key, db_path, restart
+
+
+def contract_stage(t, stage, served=None):
+    """One part per clause of the stage, each saying what the contract expects and what came back."""
+    server, key, db_path, restart = served or serve(t)
+    report = run_contract(server, key, [stage], db_path=db_path, restart=restart)
+    for outcome in report.outcomes:
+        with t.part(outcome.clause.description, hint=outcome.clause.hint):
+            if not outcome.passed:
+                raise CheckFailed(outcome.expected, outcome.got)
+
+
+def source_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def blocking_calls(path):
+    """'line N in f(): time.sleep(...)' for each blocking call made directly in an async def."""
+    found = []
+    for function in ast.walk(ast.parse(source_of(path))):
+        if not isinstance(function, ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)):
+                continue
+            owner, name = node.func.value.id, node.func.attr
+            if (owner, name) in BLOCKING or owner in BLOCKING_MODULES:
+                found.append(f"line {node.lineno} in {function.name}(): {ast.unparse(node.func)}(...)")
+    return found
+
+
+def no_blocking_calls(t, path):
+    with t.part(f"no coroutine in {path} calls time.sleep, sqlite3 or the store directly",
+                hint="In async def, a blocking call stops the event loop and every other request "
+                     "with it: write await asyncio.to_thread(store.add_bookmark, ...) instead."):
+        found = blocking_calls(path)
+        t.expect(not found, "every blocking call wrapped in asyncio.to_thread", "; ".join(found[:3]))
+
+
+def loop_stays_free(t):
+    """While one request waits inside SQLite, /health must still be answered."""
+    gate = Path(tempfile.mkdtemp(prefix="lab07-gate-"))
+    (gate / "sitecustomize.py").write_text(GATE)
+    path = os.pathsep.join(p for p in (str(gate), os.environ.get("PYTHONPATH", "")) if p)
+    server, *_ = serve(t, {"COURSEKIT_DB_GATE": str(gate), "PYTHONPATH": path})
+    (gate / "hold").touch()
+    slow = {}
+    waiting = threading.Thread(target=lambda: slow.update(r=server.get("/api/bookmarks", timeout=15)),
+                               daemon=True)
+    try:
+        waiting.start()
+        with t.part("a request is inside a database query (the check holds the query open)",
+                    hint="Open the database with sqlite3.connect(...) in bookmarks_store.py and run "
+                         "queries with execute(), as the given code does."):
+            deadline = time.monotonic() + 5
+            while not (gate / "entered").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t.expect((gate / "entered").exists(), "GET /api/bookmarks to reach a SELECT",
+                     "no SELECT within 5 s")
+        with t.part("meanwhile the server still answers GET /health: the query does not block the loop",
+                    hint="Call the store with await asyncio.to_thread(...): a plain call runs SQLite on "
+                         "the event loop's own thread, and every other request waits for it."):
+            try:
+                answered = server.get("/health", timeout=2).status_code
+            except requests.Timeout:
+                answered = "no answer within 2 s (the event loop was blocked)"
+            t.expect(answered == 200, "200 while the other request waits in SQLite", answered)
+    finally:
+        (gate / "hold").unlink(missing_ok=True)
+        waiting.join(15)
+    with t.part("the held request finishes once the query goes on"):
+        response = slow.get("r")
+        t.expect(response is not None and response.status_code == 200, "200",
+                 response.status_code if response is not None else "no answer")
+
+
+@exercise("7.1")
+def routes_and_json(t):
+    with t.part(f"the routes are in a RouteTableDef in {APP}",
+                hint="Keep routes = web.RouteTableDef() and decorate the handlers with @routes.get/post/..."):
+        t.expect("RouteTableDef()" in source_of(APP), "routes = web.RouteTableDef()", "none")
+    no_blocking_calls(t, APP)
+    contract_stage(t, "routes")
+
+
+@exercise("7.2")
+def storage(t):
+    no_blocking_calls(t, APP)
+    contract_stage(t, "storage")
+    loop_stays_free(t)
+
+
+@exercise("7.3")
+def errors(t):
+    with t.part("json_errors is registered as a middleware",
+                hint="web.Application(middlewares=[json_errors, ...]) in create_app()."):
+        t.expect("json_errors" in source_of(APP).split("def create_app", 1)[-1],
+                 "json_errors in create_app()", "not there")
+    contract_stage(t, "errors")
+
+
+@exercise("7.4")
+def auth(t):
+    with t.part("require_key() compares keys with hmac.compare_digest, never ==",
+                hint="== stops at the first wrong character, so its timing leaks the key; "
+                     "hmac.compare_digest takes the same time for every guess."):
+        node = next((n for n in ast.parse(source_of(APP)).body
+                     if isinstance(n, ast.AsyncFunctionDef) and n.name == "require_key"), None)
+        t.expect(node is not None, "an async def require_key(request, handler)", "none")
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
+                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
+        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
+                 and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
+                 and "key" in ast.unparse(n).lower() and "method" not in ast.unparse(n)]
+        t.expect(calls and not plain, "hmac.compare_digest(...) and no == on the key",
+                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
+    served = serve(t)
+    with t.part(f"a write with the key from {ENV_API_KEY} is accepted",
+                hint=f"Compare with app[API_KEY], which create_app() reads from {ENV_API_KEY}."):
+        server, key = served[0], served[1]
+        response = server.post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
+                               headers={"Authorization": f"Bearer {key}"})
+        t.expect(response.status_code == 201, "201", f"{response.status_code}")
+    contract_stage(t, "auth", served)
+
+
+@exercise("7.5")
+def html_page(t):
+    with t.part("the template environment escapes HTML (autoescape)",
+                hint="jinja2.Environment(..., autoescape=jinja2.select_autoescape()): without it, "
+                     "a title with <script> runs in every visitor's browser."):
+        t.expect("autoescape" in source_of(APP), "autoescape=... in create_app()", "no autoescape")
+    contract_stage(t, "html")
+
+
+# ----------------------------------------------------------------------------------------------
+# 7.6: the chat room, spoken to over real WebSockets.
+
+
+class Chatter:
+    """A minimal WebSocket client on a plain socket: the handshake, text frames, and a rude exit."""
+
+    def __init__(self, port, name):
+        self.name = name
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WS_SECONDS)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /chat?name={name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise CheckFailed(f"a WebSocket handshake for {name}", "the connection closed")
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status = head.split(b"\r\n", 1)[0].decode("latin-1")
+        if " 101 " not in status + " ":
+            raise CheckFailed(f"101 Switching Protocols on GET /chat?name={name}", status)
+
+    def send(self, text):
+        data, mask = text.encode(), os.urandom(4)
+        header = bytes([0x81]) + (bytes([0x80 | len(data)]) if len(data) < 126
+                                  else bytes([0x80 | 126]) + struct.pack("!H", len(data)))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _read(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError(f"the server closed {self.name}'s connection")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def receive(self):
+        """The next text message (pings are answered; a close frame ends the conversation)."""
+        while True:
+            first, second = self._read(2)
+            size = second & 0x7F
+            if size == 126:
+                size = struct.unpack("!H", self._read(2))[0]
+            elif size == 127:
+                size = struct.unpack("!Q", self._read(8))[0]
+            payload = self._read(size)
+            opcode = first & 0x0F
+            if opcode == 0x8:
+                raise ConnectionError(f"the server closed {self.name}'s WebSocket")
+            if opcode == 0x9:  # ping: answer pong with the same payload (masked, as a client must)
+                mask = os.urandom(4)
+                self.sock.sendall(bytes([0x8A, 0x80 | size]) + mask
+                                  + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+            elif opcode == 0x1:
+                return payload.decode()
+
+    def until(self, *wanted):
+        """Read messages until each of `wanted` has arrived (in any order); fail, naming what came
+        instead, after a deadline."""
+        missing, seen = set(wanted), []
+        deadline = time.monotonic() + WS_SECONDS
+        while missing and time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                message = self.receive()
+            except socket.timeout:
+                break
+            except ConnectionError as error:
+                raise CheckFailed(f"{self.name} to receive {' and '.join(map(repr, wanted))}",
+                                  f"{error}; before that {seen}")
+            if message in missing:
+                missing.discard(message)
+            else:
+                seen.append(message)
+        if missing:
+            raise CheckFailed(f"{self.name} to receive {' and '.join(map(repr, sorted(missing)))} "
+                              f"within {WS_SECONDS} s", f"only {seen}" if seen else "nothing else")
+
+    def vanish(self):
+        """Leave without a goodbye: the TCP connection is reset, as when a laptop lid closes."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@exercise("7.6")
+def chat_room(t):
+    server, *_ = serve(t)
+    people = []
+
+    def join(name):
+        people.append(Chatter(server.port, name))
+        return people[-1]
+    try:
+        with t.part("alan joins /chat?name=alan and is told 'alan joined'",
+                    hint="Add the WebSocketResponse to app[CHATTERS] and broadcast f'{name} joined'."):
+            alan = join("alan")
+            alan.until("alan joined")
+        with t.part("alice, ada and grace join; those already in the room are told each time"):
+            alice = join("alice")
+            alan.until("alice joined")
+            ada = join("ada")
+            grace = join("grace")
+            ada.until("ada joined", "grace joined")
+            grace.until("grace joined")
+        with t.part("ada says hello; everyone, ada too, gets 'ada: hello'",
+                    hint="For each TEXT message, broadcast f'{name}: {message.data}' to the whole room."):
+            ada.send("hello")
+            for person in (alan, alice, ada, grace):
+                person.until("ada: hello")
+        with t.part("alan and alice vanish at once, without a goodbye; ada and grace are told both left",
+                    hint="Remove the chatter and broadcast f'{name} left' in a finally: block, so it "
+                         "happens however the connection ends; and in broadcast(), catch the "
+                         "ConnectionError of send_str to a chatter who is gone and drop them."):
+            alan.vanish()
+            alice.vanish()
+            ada.until("alan left", "alice left")
+            grace.until("alan left", "alice left")
+        with t.part("after that, bob joins and everyone still gets every message",
+                    hint="broadcast() must survive a chatter that is gone: catch the error of "
+                         "send_str (ConnectionError) and drop that chatter, instead of crashing."):
+            bob = join("bob")
+            bob.until("bob joined")
+            grace.send("welcome, bob")
+            for person in (ada, grace, bob):
+                person.until("grace: welcome, bob")
+        with t.part("the server still answers GET /health"):
+            t.expect(server.get("/health").status_code == 200, "200", "something else")
+    finally:
+        for person in people:
+            person.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# 7.7: a concurrent client, measured by a small aiohttp server that counts what it sees.
+
+
+class CountingServer:
+    """An aiohttp server on its own loop in a thread: counts requests in flight and connections."""
+
+    def __init__(self, pause=0.05):
+        self.pause, self.in_flight, self.most, self.peers = pause, 0, 0, set()
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    async def page(self, request):
+        from aiohttp import web
+
+        self.peers.add(request.transport.get_extra_info("peername"))
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(60 if request.match_info["n"] == "never" else self.pause)
+        finally:
+            self.in_flight -= 1
+        return web.json_response({"page": request.match_info["n"]})
+
+    def _run(self):
+        from aiohttp import web
+
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        app.router.add_get("/pages/{n}", self.page)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        self.loop.run_until_complete(runner.setup())
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.loop.run_until_complete(web.SockSite(runner, listener).start())
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        self.stopping = asyncio.Event()
+        self.ready.set()
+        self.loop.run_until_complete(self.stopping.wait())
+        self.loop.run_until_complete(runner.cleanup())
+        leftover = asyncio.all_tasks(self.loop)  # a handler still waiting on the page that never answers
+        for task in leftover:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        self.loop.close()
+
+    def __enter__(self):
+        self.thread.start()
+        if not self.ready.wait(10):
+            raise CheckFailed("the check's own counting server to start", "it did not within 10 s")
+        return self
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(10)
+
+
+def run_client(fetch_pages, base_url, paths, limit, deadline, wait):
+    """Run the student's coroutine on a loop of its own (the kernel's loop runs this cell)."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = asyncio.run(fetch_pages(base_url, paths, limit=limit, deadline=deadline))
+        except BaseException as error:  # handed to the check, which explains it
+            box["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(wait)
+    if worker.is_alive():
+        raise CheckFailed(f"fetch_pages to finish or give up within {wait:.0f} s", "it was still running")
+    return box.get("result"), box.get("error"), time.monotonic() - started
+
+
+@exercise("7.7")
+def concurrent_client(t, fetch_pages):
+    t.answered(fetch_pages, "fetch_pages")
+    server, key, *_ = serve(t)
+    with t.part("fetch_pages fetches 12 bookmarks from your own server, in the order asked",
+                hint="Return [await response.json() ...] in the order of paths: asyncio.gather keeps it.",
+                seconds=30):
+        made = [server.post("/api/bookmarks", json={"url": f"https://example.org/{n}", "title": f"Page {n}"},
+                            headers={"Authorization": f"Bearer {key}"}).json() for n in range(12)]
+        paths = [f"/api/bookmarks/{item['id']}" for item in reversed(made)]
+        result, error, _ = run_client(fetch_pages, server.url, paths, 4, 10, 20)
+        if error is not None:
+            raise error
+        t.expect(result == list(reversed(made)), "the 12 items, in the order of the paths",
+                 repr(result)[:200])
+    with CountingServer() as counter:
+        paths = [f"/pages/{n}" for n in range(24)]
+        with t.part("at most `limit` requests at once (limit=4), and more than one",
+                    hint="Hold an asyncio.Semaphore(limit) around each request: without it, 10,000 "
+                         "paths would open 10,000 connections at once.", seconds=25):
+            result, error, _ = run_client(fetch_pages, counter.url, paths, 4, 10, 20)
+            if error is not None:
+                raise error
+            t.expect(1 < counter.most <= 4, "2 to 4 requests in flight at the most",
+                     f"{counter.most} at once")
+        with t.part("one ClientSession for all requests: its connections are reused (at most 4)",
+                    hint="Open one aiohttp.ClientSession with `async with` around all the requests; a "
+                         "session per request opens a new connection every time."):
+            t.expect(len(counter.peers) <= 4, "at most 4 connections for 24 requests",
+                     f"{len(counter.peers)} connections")
+        with t.part("a page that never answers: TimeoutError once the deadline (1 s) has passed",
+                    hint="Wrap the whole batch in `async with asyncio.timeout(deadline):` (or give the "
+                         "session aiohttp.ClientTimeout(total=deadline)).", seconds=15):
+            result, error, took = run_client(fetch_pages, counter.url, ["/pages/1", "/pages/never"],
+                                             4, 1, 8)
+            t.expect(isinstance(error, TimeoutError), "TimeoutError",
+                     f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
+            t.expect(took < 4, "to give up soon after 1 s", f"{took:.1f} s")
