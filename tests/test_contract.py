@@ -57,11 +57,13 @@ IMPLEMENTATIONS = [
     Implementation("asgi-uvicorn", "tests/apps", "contract_asgi.py", "uvicorn"),
     Implementation("flask", "solutions/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("fastapi", "solutions/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
     # Issues 14-16 add their rows here, e.g. FastAPI under uvicorn, aiohttp, Django.
 ]
 STARTERS = [
     Implementation("flask-starter", "labs/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("fastapi-starter", "labs/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
 ]
 
 
