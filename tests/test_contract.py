@@ -57,13 +57,14 @@ IMPLEMENTATIONS = [
     Implementation("asgi-uvicorn", "tests/apps", "contract_asgi.py", "uvicorn"),
     Implementation("flask", "solutions/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("fastapi", "solutions/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
     Implementation("aiohttp", "solutions/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
                    app="create_app"),
-    # Issues 14-16 add their rows here, e.g. FastAPI under uvicorn, aiohttp, Django.
 ]
 STARTERS = [
     Implementation("flask-starter", "labs/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
                    app="create_app()"),
+    Implementation("fastapi-starter", "labs/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
     Implementation("aiohttp-starter", "labs/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
                    app="create_app"),
 ]

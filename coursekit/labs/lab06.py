@@ -1,0 +1,315 @@
+"""Lab 06, the bookmarks contract in FastAPI: each exercise runs one stage of coursekit.contract against
+the student's app under uvicorn, plus FastAPI's own strengths: a response model that hides a field, a
+session dependency that closes, a slow call that stalls nobody, and a test with an overridden dependency."""
+import ast
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from coursekit.checks import CheckFailed, exercise
+from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
+from coursekit.servers import launch
+
+APP = "apps/fastapi_bookmarks.py"
+COUNTED = "apps/lab06_counted_app.py"
+STUDENT_TEST = "apps/test_fastapi_bookmarks.py"
+HIDDEN = "added_from"
+NOT_KEYS = {"Authorization", ENV_API_KEY, "Bearer", "bookmarks", "realm", "WWW-Authenticate"}
+STALL_SECONDS = 0.5  # a /health slower than this while a preview runs was stalled by it
+TEST_SECONDS = 60
+
+# The student's app with every sqlite3 connection counted, served at a path of its own.
+COUNTED_SOURCE = '''"""Written by lab 06's check 6.2: your app, with every sqlite3 connection it opens and closes counted."""
+import json
+import sqlite3
+import threading
+
+counts = {"opened": 0, "closed": 0}
+lock = threading.Lock()
+real_connect = sqlite3.connect
+
+
+class CountedConnection(sqlite3.Connection):
+    def close(self):
+        with lock:
+            if not getattr(self, "counted_closed", False):
+                self.counted_closed = True
+                counts["closed"] += 1
+        super().close()
+
+
+def counted_connect(*args, **kwargs):
+    kwargs.setdefault("factory", CountedConnection)
+    connection = real_connect(*args, **kwargs)
+    with lock:
+        counts["opened"] += 1
+    return connection
+
+
+sqlite3.connect = counted_connect
+from fastapi_bookmarks import app as student_app  # noqa: E402  (after the patch, on purpose)
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http" and scope["path"].endswith("/lab06-connections"):
+        with lock:
+            body = json.dumps(counts).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await student_app(scope, receive, send)
+'''
+
+# A pytest plugin for check 6.7: optionally breaks the store, and reports overrides left behind.
+PLUGIN_SOURCE = '''"""Written by lab 06's check 6.7."""
+import json
+import os
+import sys
+
+
+def pytest_configure(config):
+    if os.environ.get("LAB06_BREAK_STORE"):
+        import fastapi_store
+        fastapi_store.get_bookmark = lambda db, bookmark_id: None  # a store that loses everything
+
+
+def pytest_sessionfinish(session, exitstatus):
+    module = sys.modules.get("fastapi_bookmarks")
+    left = [getattr(k, "__name__", repr(k)) for k in module.app.dependency_overrides] if module else []
+    with open(os.environ["LAB06_REPORT"], "w") as f:
+        json.dump({"imported": module is not None, "left": left}, f)
+'''
+
+
+def data_folder():
+    """apps/check-data (git-ignored), emptied of the last checks' databases."""
+    folder = (Path("apps") / "check-data").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("bookmarks-*.sqlite3"):
+        old.unlink(missing_ok=True)
+    return folder
+
+
+def serve(t, path=APP):
+    """The student's app under uvicorn on a fresh database and a fresh random key."""
+    db_path = data_folder() / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
+    key = secrets.token_urlsafe(24)
+    env = {ENV_DB: str(db_path), ENV_API_KEY: key}
+    server = t.launch(path, "uvicorn", env=env)
+
+    def restart():
+        again = launch(path, "uvicorn", env=env, name=server.name, timeout=15, quiet=True)
+        t.servers.append(again)
+        return again
+    return server, key, db_path, restart
+
+
+def contract_stage(t, stage, served=None):
+    """One part per clause of the stage, each saying what the contract expects and what came back."""
+    server, key, db_path, restart = served or serve(t)
+    report = run_contract(server, key, [stage], db_path=db_path, restart=restart)
+    for outcome in report.outcomes:
+        with t.part(outcome.clause.description, hint=outcome.clause.hint):
+            if not outcome.passed:
+                raise CheckFailed(outcome.expected, outcome.got)
+
+
+def write(server, key, method, path, **kwargs):
+    return server.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs)
+
+
+def source_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def function_in(path, name):
+    """The ast of a top-level function in the student's file (or a plain failure)."""
+    for node in ast.parse(source_of(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return node
+    raise CheckFailed(f"a function {name}() in {path}", "none")
+
+
+@exercise("6.1")
+def routes_and_models(t):
+    served = serve(t)
+    server, key = served[0], served[1]
+    with t.part(f"no answer shows {HIDDEN} (the response models leave it out)",
+                hint=f"Give every route a response model (Bookmark, Page) that does not declare {HIDDEN}; "
+                     "FastAPI then drops it from whatever the function returns."):
+        created = write(server, key, "POST", "/api/bookmarks",
+                        json={"url": "https://example.org/private", "title": "Private", "tags": ["p"]})
+        t.expect(created.status_code == 201, "201 from POST /api/bookmarks", f"{created.status_code}")
+        where = f"/api/bookmarks/{created.json()['id']}"
+        answers = {"POST /api/bookmarks": created, f"GET {where}": server.get(where),
+                   "GET /api/bookmarks": server.get("/api/bookmarks"),
+                   f"PATCH {where}": write(server, key, "PATCH", where, json={"title": "Still private"})}
+        leaks = [name for name, response in answers.items() if HIDDEN in response.text]
+        t.expect(not leaks, f"no {HIDDEN} in any answer", f"{HIDDEN} in the answer to {', '.join(leaks)}")
+    contract_stage(t, "routes", served)
+
+
+def connection_counts(server):
+    return server.get("/lab06-connections").json()
+
+
+@exercise("6.2")
+def storage_and_session(t):
+    Path(COUNTED).write_text(COUNTED_SOURCE)
+    counted = serve(t, COUNTED)
+    server, key = counted[0], counted[1]
+    with t.part("every request's session is closed when the request is done",
+                hint="Write get_db with yield: db = connect(); try: yield db; finally: db.close(). "
+                     "A `with sqlite3.connect(...)` block commits but does not close."):
+        created = write(server, key, "POST", "/api/bookmarks", json={"url": "https://example.org/", "title": "S"})
+        t.expect(created.status_code == 201, "201 from POST /api/bookmarks",
+                 f"{created.status_code}: {created.text[:200]}")
+        where = f"/api/bookmarks/{created.json()['id']}"
+        for response in (server.get(where), server.get("/api/bookmarks"),
+                         write(server, key, "PATCH", where, json={"title": "T"})):
+            t.expect(response.status_code == 200, "200 from each request", f"{response.status_code}")
+        deadline = time.monotonic() + 3  # a yield dependency may close just after the answer went out
+        counts = connection_counts(server)
+        while counts["closed"] < counts["opened"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = connection_counts(server)
+        t.expect(counts["opened"] >= 4, "a connection for each of the 4 requests",
+                 f"{counts['opened']} opened: share nothing between requests, open one per request")
+        t.expect(counts["closed"] == counts["opened"], f"all {counts['opened']} connections closed",
+                 f"{counts['opened'] - counts['closed']} of {counts['opened']} still open after the requests")
+    contract_stage(t, "storage")
+
+
+@exercise("6.3")
+def errors(t):
+    contract_stage(t, "errors")
+
+
+@exercise("6.4")
+def auth(t):
+    with t.part("require_key() compares keys with hmac.compare_digest, never ==",
+                hint="== stops at the first wrong character, so its timing leaks the key; "
+                     "hmac.compare_digest takes the same time for every guess."):
+        node = function_in(APP, "require_key")
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
+                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
+        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
+                 and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in n.ops)
+                 and re.search(r"key|KEY|presented|expected|token", ast.unparse(n))]
+        t.expect(calls and not plain, "hmac.compare_digest(...) and no == on the key",
+                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
+    with t.part(f"no key is written in the code: it comes from {ENV_API_KEY}",
+                hint=f"Read the key with os.environ.get('{ENV_API_KEY}', ''); a key in the code ends up in "
+                     "git and in every copy."):
+        node = function_in(APP, "require_key")
+        literals = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)
+                    and isinstance(n.value, str) and len(n.value) >= 6 and " " not in n.value
+                    and n.value.lower() not in {word.lower() for word in NOT_KEYS}]
+        t.expect(not literals, "no key-like string in require_key()", repr(literals[0]) if literals else "")
+    contract_stage(t, "auth")
+
+
+@exercise("6.5")
+def html_page(t):
+    with t.part("no title is marked |safe (that would turn autoescaping off)",
+                hint="Leave {{ b.title }} as it is: Jinja2Templates escapes it for you."):
+        template = source_of("apps/templates/fastapi_index.html")
+        t.expect(not re.search(r"\|\s*safe|autoescape\s+false", template),
+                 "autoescaped output", "autoescaping turned off for some value")
+    contract_stage(t, "html")
+
+
+@exercise("6.6")
+def preview_without_stall(t):
+    server, key, _, _ = serve(t)
+    with t.part("GET /api/bookmarks/<id>/preview answers 200 {\"id\": ..., \"preview\": ...}, and 404 for "
+                "an unknown id", hint="Look the bookmark up, then return {\"id\": ..., \"preview\": "
+                                      "fetch_preview(item[\"url\"])}; raise HTTPException(404) when it is missing."):
+        created = write(server, key, "POST", "/api/bookmarks", json={"url": "https://example.org/", "title": "P"})
+        t.expect(created.status_code == 201, "201 from POST /api/bookmarks", f"{created.status_code}")
+        where = f"/api/bookmarks/{created.json()['id']}/preview"
+        health, answer = [], {}
+
+        def ask_preview():
+            answer["response"] = server.get(where, timeout=10)
+
+        asking = threading.Thread(target=ask_preview)
+        asking.start()
+        while asking.is_alive():  # meanwhile, how long does a request that does nothing take?
+            started = time.perf_counter()
+            server.get("/health", timeout=10)
+            health.append(time.perf_counter() - started)
+            asking.join(0.05)
+        response = answer.get("response")
+        t.expect(response is not None and response.status_code == 200, f"200 from GET {where}",
+                 f"{getattr(response, 'status_code', 'no answer')}: {getattr(response, 'text', '')[:200]}")
+        body = response.json()
+        t.expect(isinstance(body, dict) and body.get("id") == created.json()["id"]
+                 and isinstance(body.get("preview"), str), '{"id": ..., "preview": "..."}', repr(body)[:200])
+        missing = server.get("/api/bookmarks/987654321/preview")
+        t.expect(missing.status_code == 404, "404 for an unknown id", f"{missing.status_code}")
+    with t.part("other requests are not stalled while a preview runs",
+                hint="fetch_preview blocks. Called in an `async def` endpoint it blocks the event loop, and "
+                     "every other request waits. Make the endpoint a plain `def` (FastAPI runs it in its "
+                     "thread pool), or call it with `await run_in_threadpool(fetch_preview, url)`."):
+        t.expect(health and max(health) < STALL_SECONDS,
+                 f"/health to answer within {STALL_SECONDS} s while the preview ran",
+                 f"the slowest /health took {max(health):.2f} s: it waited for the preview" if health
+                 else "no /health could be sent")
+
+
+@exercise("6.7")
+def test_with_override(t):
+    folder = data_folder()
+    report = folder / "lab06-pytest-report.json"
+    (folder / "lab06_plugin.py").write_text(PLUGIN_SOURCE)
+    (folder / "pytest.ini").write_text("[pytest]\n")  # not the course's own settings
+
+    def run_pytest(**extra):
+        env = dict(os.environ, **extra, LAB06_REPORT=str(report),
+                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
+        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # only an override can work
+        env.pop("COURSEKIT_CHECK_RECORD", None)
+        report.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "-p", "lab06_plugin", "-c", str(folder / "pytest.ini"),
+                               "--rootdir", str(folder), STUDENT_TEST],
+                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+        found = json.loads(report.read_text()) if report.exists() else {"imported": False, "left": []}
+        return done.returncode, summary, done.stdout[-1500:], found
+
+    with t.part(f"{STUDENT_TEST} overrides get_db in a test and asserts something",
+                hint="Set app.dependency_overrides[get_db] = lambda: memory inside the test, and assert "
+                     "on the answers (status, body)."):
+        tree = ast.parse(source_of(STUDENT_TEST))
+        tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        t.expect(tests, "a function test_...()", "none")
+        text = "\n".join(ast.unparse(n) for n in tests)
+        t.expect(re.search(r"dependency_overrides\s*\[\s*get_db\s*\]", text),
+                 "app.dependency_overrides[get_db] = ... in a test", "no override of get_db")
+        t.expect(any(isinstance(n, ast.Assert) for test in tests for n in ast.walk(test)),
+                 "an assert in the test", "no assert")
+    with t.part(f"your test passes, with {ENV_DB} pointing at a file that cannot be opened",
+                hint="Only the overridden get_db may touch a database; the real one cannot open that file. "
+                     "Read pytest's output below the summary.", seconds=TEST_SECONDS + 5):
+        code, summary, output, found = run_pytest()
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your test leaves no override behind (clear them in a finally)",
+                hint="End the test with app.dependency_overrides.clear() in a finally: block, or the next "
+                     "test runs with your in-memory database without knowing it."):
+        t.expect(found["imported"] and not found["left"], "app.dependency_overrides empty after the tests",
+                 f"still overridden: {', '.join(found['left'])}" if found["left"] else "the app was not imported")
+    with t.part("your test fails when the store loses what it stores",
+                hint="Create a bookmark and read it back (GET its Location), asserting the status and the "
+                     "body: a test that cannot fail proves nothing.", seconds=TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB06_BREAK_STORE="1")
+        t.expect(code != 0, "pytest to report a failure with a broken store", f"pytest: {summary}")
