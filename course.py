@@ -79,7 +79,11 @@ def lock():
     setup()
     out = subprocess.run(
         [str(venv_python()), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
-         "--no-annotate", "--python-version", "3.11", str(ROOT / "requirements.in")],
+         "--no-annotate", "--python-version", "3.11",
+         # One lock for Linux, macOS and Windows: platform-only packages carry markers (pywinpty
+         # on Windows, appnope on macOS), and "fewest" keeps one version of each package for
+         # every Python from 3.11 on rather than forking per Python version.
+         "--universal", "--fork-strategy", "fewest", str(ROOT / "requirements.in")],
         check=True, capture_output=True, text=True).stdout
     header = LOCK.read_text().split("\n")[:4]
     skipped = ("lark==", "rfc3987-syntax==")
