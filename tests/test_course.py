@@ -2,11 +2,13 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -66,5 +68,165 @@ def test_start_opens_jupyterlab_on_the_course_folder(tmp_path):
         try:
             lab.wait(15)
         except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+            lab.wait()
+
+
+# --- Starting and stopping in a terminal -------------------------------------------------------
+
+TOKEN = "course-start-test"
+IN_TERMINAL = (  # make the pseudo-terminal our controlling terminal, as a shell would, then run
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+class Terminal:
+    """`python3 course.py start` in a pseudo-terminal: type keys, read the screen."""
+
+    def __init__(self, *args):
+        import pty
+        import threading
+
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", IN_TERMINAL, sys.executable, "course.py", "start", *args],
+            cwd=ROOT, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        self.screen = b""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # EIO: the other side closed
+                return
+            if not data:
+                return
+            self.screen += data
+
+    def text(self):
+        return self.screen.decode("utf-8", "replace")
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+    def wait_for(self, pattern, seconds=60, start=0):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text()[start:])
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} did not appear. The terminal shows:\n{self.text()[-3000:]}")
+
+    def close(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self.reader.join(10)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    """JupyterLab started by course.py in a terminal, with one kernel that runs one server."""
+    from kernel_client import KernelClient
+
+    term = Terminal("--no-browser", "--ServerApp.port=0", "--ServerApp.ip=127.0.0.1",
+                    f"--IdentityProvider.token={TOKEN}", "--KernelManager.transport=ipc",
+                    f"--ServerApp.runtime_dir={tmp_path / 'rt'}")
+    try:
+        term.url = term.wait_for(r"http://127\.0\.0\.1:\d+/")[0]
+        (tmp_path / "hello.py").write_text((ROOT / "tests" / "apps" / "hello_wsgi.py").read_text())
+        term.kernel = KernelClient(term.url, "notebooks/00-welcome.ipynb", TOKEN)
+        out, error = term.kernel.run(
+            "import os\nfrom coursekit import launch\n"
+            f"server = launch({str(tmp_path / 'hello.py')!r}, kind='wsgiref', quiet=True)\n"
+            "print(server.port, os.getpid())")
+        assert error is None, error
+        term.server_port, term.kernel_pid = map(int, out.split())
+        yield term
+    finally:
+        term.close()
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def stopped_everything(term, seconds=30):
+    """course.py exited without a traceback, and the kernel and its server are gone."""
+    code = term.process.wait(seconds)
+    deadline = time.monotonic() + 10  # the kernel's watchdog needs a moment
+    while (listening(term.server_port) or psutil.pid_exists(term.kernel_pid)) and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Traceback" not in term.text(), term.text()[-3000:]
+    assert not listening(term.server_port), "the kernel's server still listens"
+    assert not psutil.pid_exists(term.kernel_pid) or \
+        psutil.Process(term.kernel_pid).status() == psutil.STATUS_ZOMBIE, "the kernel still runs"
+    return code
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
+def test_one_ctrl_c_lets_jupyterlab_ask_and_two_stop_it(terminal):
+    terminal.type(b"\x03")
+    terminal.wait_for(r"Shut down this Jupyter server")
+    # No answer: JupyterLab carries on after 5 s, and so do the course's kernel and server.
+    terminal.wait_for(r"resuming operation", seconds=20)
+    assert requests.get(terminal.url + "api/status", timeout=10,
+                        headers={"Authorization": f"token {TOKEN}"}).status_code == 200
+    assert listening(terminal.server_port)
+
+    mark = len(terminal.text())
+    terminal.type(b"\x03")
+    terminal.wait_for(r"Shut down this Jupyter server", start=mark)
+    terminal.type(b"\x03")  # the second Ctrl+C: stop now
+    assert stopped_everything(terminal) == 0, terminal.text()[-3000:]
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
+def test_answering_yes_shuts_jupyterlab_down_its_own_way(terminal):
+    terminal.type(b"\x03")
+    terminal.wait_for(r"Shut down this Jupyter server")
+    terminal.type(b"y\r")
+    terminal.wait_for(r"Shutdown confirmed")
+    assert stopped_everything(terminal) == 0
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_interrupt_without_a_terminal_stops_jupyterlab(tmp_path):
+    """kill -INT (no terminal involved) reaches course.py only: it passes it on, once."""
+    log = tmp_path / "lab.log"
+    with open(log, "w") as out:
+        lab = subprocess.Popen(
+            [sys.executable, "course.py", "start", "--no-browser", "--ServerApp.port=0",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not re.search(r"http://127\.0\.0\.1:\d+/", log.read_text()):
+            assert time.monotonic() < deadline and lab.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        children = psutil.Process(lab.pid).children(recursive=True)
+        lab.send_signal(signal.SIGINT)
+        assert lab.wait(30) == 0, log.read_text()[-3000:]
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"still running: {alive}"
+    finally:
+        if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGKILL)
             lab.wait()

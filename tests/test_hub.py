@@ -18,7 +18,6 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -26,7 +25,8 @@ import nbformat
 import psutil
 import pytest
 import requests
-from websockets.sync.client import connect
+
+from kernel_client import KernelClient
 
 pytestmark = [pytest.mark.servers, pytest.mark.hub,
               pytest.mark.skipif(os.name == "nt", reason="JupyterHub's local spawner is POSIX-only")]
@@ -167,55 +167,6 @@ class Hub:
         return described
 
 
-class Kernel:
-    """A kernel in a student's server, driven over its websocket as JupyterLab drives it."""
-
-    def __init__(self, base, notebook):
-        self.base = base  # http://127.0.0.1:PORT/user/NAME/
-        answer = requests.post(f"{base}api/sessions", headers=auth(), timeout=60, json={
-            "path": notebook, "type": "notebook", "name": Path(notebook).name,
-            "kernel": {"name": "python3"}})
-        assert answer.status_code == 201, answer.text
-        self.session, self.kernel_id = answer.json()["id"], answer.json()["kernel"]["id"]
-        ws = base.replace("http://", "ws://", 1)
-        self.closing = ExitStack()  # websockets wants its connection used as a context manager
-        self.ws = self.closing.enter_context(connect(
-            f"{ws}api/kernels/{self.kernel_id}/channels?session_id={uuid.uuid4().hex}",
-            additional_headers=auth(), open_timeout=30, max_size=None))
-
-    def run(self, code, seconds=CELL_SECONDS):
-        """Execute code; return (stdout, error or None). An error is 'Name: message'."""
-        msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": self.session, "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
-        stdout, error, replied, idle = [], None, False, False
-        deadline = time.monotonic() + seconds
-        while not (replied and idle):
-            left = deadline - time.monotonic()
-            assert left > 0, f"no answer within {seconds} s to:\n{code[:300]}"
-            message = json.loads(self.ws.recv(timeout=left))
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = message["msg_type"], message["content"]
-            if kind == "stream" and content["name"] == "stdout":
-                stdout.append(content["text"])
-            elif kind == "error":
-                error = f"{content['ename']}: {content['evalue']}"
-            elif kind == "execute_reply":
-                replied = True
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-        return "".join(stdout), error
-
-    def close(self):
-        self.closing.close()
-        requests.delete(f"{self.base}api/sessions/{self.session}", headers=auth(), timeout=30)
-
-
 def auth():
     return {"Authorization": f"token {TOKEN}"}
 
@@ -271,7 +222,7 @@ STATUS = re.compile(r"HTTP/1\.[01] \d{3}")
 def run_notebook(hub, name, notebook, setup=""):
     """Run a notebook's code cells in order in the student's server; return the first unexpected
     error as 'cell N: Name: message' (None if there was none)."""
-    kernel = Kernel(student_url(hub, name), notebook)
+    kernel = KernelClient(student_url(hub, name), notebook, TOKEN)
     try:
         if setup:
             assert kernel.run(setup)[1] is None
@@ -359,7 +310,7 @@ print(json.dumps({{kind: server.port for kind, server in servers.items()}}))
 def test_launched_servers_open_through_the_hub(hub):
     """What a student clicks: /user/NAME/proxy/PORT/... on the hub's public address, both at once."""
     def launch_all(name):
-        kernel = Kernel(student_url(hub, name), "notebooks/00-welcome.ipynb")
+        kernel = KernelClient(student_url(hub, name), "notebooks/00-welcome.ipynb", TOKEN)
         out, error = kernel.run(LAUNCH.format(apps=str(APPS)))
         assert error is None, f"{name}: {error}"
         return kernel, json.loads(out.strip().splitlines()[-1])
