@@ -1,6 +1,7 @@
 """course.py: set-up is idempotent, and `start` serves the whole course with lesson 00 first."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,7 +58,7 @@ def test_start_opens_jupyterlab_on_the_course_folder(tmp_path):
             url = re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())
         assert url, f"JupyterLab did not start:\n{log.read_text()[-2000:]}"
         headers = {"Authorization": "token test-token"}
-        for path in ("notebooks/00-welcome.ipynb", "labs/00-welcome.ipynb", "solutions"):
+        for path in ("notebooks/00-welcome.ipynb", "my-labs/00-welcome.ipynb", "solutions"):
             answer = requests.get(f"{url[0]}api/contents/{path}?content=0", headers=headers, timeout=10)
             assert answer.status_code == 200, f"{path} is not visible in JupyterLab"
         home = requests.get(url[0], headers=headers, allow_redirects=False, timeout=10)
@@ -230,3 +231,108 @@ def test_interrupt_without_a_terminal_stops_jupyterlab(tmp_path):
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGKILL)
             lab.wait()
+
+
+# --- Students' work and course updates -------------------------------------------------------
+
+def git(folder, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def lab_text(path):
+    return Path(path).read_text()
+
+
+@pytest.fixture
+def course_repo(tmp_path):
+    """An instructor's repository (bare, as on a git host) made from this course's files."""
+    source = tmp_path / "instructor"
+    for name in ("course.py", ".gitignore"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes((ROOT / name).read_bytes())
+    for folder in ("labs", "notebooks"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("apps"))
+    assert git(source, "init", "-q", "-b", "main").returncode == 0
+    git(source, "add", "-A")
+    assert git(source, "commit", "-qm", "course").returncode == 0
+    bare = tmp_path / "course.git"
+    assert git(tmp_path, "clone", "-q", "--bare", str(source), str(bare)).returncode == 0
+    git(source, "remote", "add", "origin", str(bare))
+    return source, bare
+
+
+def test_a_students_lab_work_survives_a_course_update(course_repo, tmp_path):
+    instructor, bare = course_repo
+    student = tmp_path / "student"
+    assert git(tmp_path, "clone", "-q", str(bare), str(student)).returncode == 0
+    course.copy_labs(student)  # what `course.py start` does first
+    mine = student / "my-labs" / "04-asgi-by-hand.ipynb"
+    mine.write_text(lab_text(mine).replace("...", "answer = 42  # my work", 1))
+    (student / "my-labs" / "apps").mkdir()
+    (student / "my-labs" / "apps" / "lab04_app.py").write_text("# my server\n")
+    assert git(student, "status", "--porcelain").stdout == "", "the student's work shows up in git"
+
+    # The instructor fixes lab 04 and adds lab 05, and pushes.
+    fixed = instructor / "labs" / "04-asgi-by-hand.ipynb"
+    fixed.write_text(lab_text(fixed).replace("Exercise 4.1", "Exercise 4.1 (updated)", 1))
+    shutil.copy(fixed, instructor / "labs" / "05-new-lab.ipynb")
+    git(instructor, "add", "-A")
+    assert git(instructor, "commit", "-qm", "update lab 04, add lab 05").returncode == 0
+    assert git(instructor, "push", "-q", "origin", "main").returncode == 0
+
+    pulled = git(student, "pull", "-q", "--ff-only")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "Exercise 4.1 (updated)" in lab_text(student / "labs" / "04-asgi-by-hand.ipynb")
+    assert "answer = 42  # my work" in lab_text(mine)
+    assert (student / "my-labs" / "apps" / "lab04_app.py").read_text() == "# my server\n"
+
+    # The next start gives the student the new lab and leaves their own copies alone.
+    assert course.copy_labs(student) == [student / "my-labs" / "05-new-lab.ipynb"]
+    assert "answer = 42  # my work" in lab_text(mine)
+
+    # reset: a fresh copy of the updated lab, the student's work kept beside it.
+    done = subprocess.run([sys.executable, str(student / "course.py"), "reset", "labs/04"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert lab_text(mine) == lab_text(student / "labs" / "04-asgi-by-hand.ipynb")
+    kept = list((student / "my-labs").glob("04-asgi-by-hand.before-reset-*.ipynb"))
+    assert len(kept) == 1 and "answer = 42  # my work" in lab_text(kept[0])
+    assert str(kept[0].relative_to(student)) in done.stdout
+
+
+def test_work_in_the_tracked_labs_would_block_the_update(course_repo, tmp_path):
+    """Why the copies exist: an answer saved in labs/ itself stops `git pull` of a lab update."""
+    instructor, bare = course_repo
+    student = tmp_path / "student"
+    git(tmp_path, "clone", "-q", str(bare), str(student))
+    tracked = student / "labs" / "04-asgi-by-hand.ipynb"
+    tracked.write_text(lab_text(tracked).replace("...", "answer = 42", 1))
+    fixed = instructor / "labs" / "04-asgi-by-hand.ipynb"
+    fixed.write_text(lab_text(fixed).replace("Exercise 4.1", "Exercise 4.1 (updated)", 1))
+    git(instructor, "commit", "-qam", "update lab 04")
+    git(instructor, "push", "-q", "origin", "main")
+    pulled = git(student, "pull", "-q", "--ff-only")
+    assert pulled.returncode != 0 and "would be overwritten" in pulled.stderr
+
+
+def test_reset_twice_keeps_every_old_copy(tmp_path):
+    (tmp_path / "labs").mkdir()
+    (tmp_path / "labs" / "04-asgi-by-hand.ipynb").write_text("fresh")
+    course.copy_labs(tmp_path)
+    mine = tmp_path / "my-labs" / "04-asgi-by-hand.ipynb"
+    for attempt in ("first try", "second try"):
+        mine.write_text(attempt)
+        course.reset("labs/04-asgi-by-hand.ipynb", root=tmp_path)
+        assert mine.read_text() == "fresh"
+    kept = sorted(p.read_text() for p in mine.parent.glob("*.before-reset-*.ipynb"))
+    assert kept == ["first try", "second try"]
+
+
+def test_reset_names_the_labs_when_asked_for_one_that_does_not_exist(tmp_path):
+    done = subprocess.run([sys.executable, "course.py", "reset", "labs/99"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "There is no lab 'labs/99'" in done.stderr
+    assert "labs/04" in done.stderr
