@@ -3,6 +3,7 @@
 
     python3 course.py start     # make .venv, install the pinned packages, open JupyterLab
     python3 course.py reset labs/NN   # a fresh copy of lab NN in my-labs/ (your old one is kept)
+    python3 course.py update    # git pull the course; lessons you saved are kept in my-labs/ first
     python3 course.py test      # the same set-up, then the whole test suite
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
@@ -136,6 +137,26 @@ def reset(name, root=ROOT):
     return mine
 
 
+def update(root=ROOT):
+    """Pull the course with git. Course files the student changed (a lesson JupyterLab saved with
+    its outputs, say) are copied to my-labs/saved-DATE/ and restored, so the pull cannot fail."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    changed = [name for name in git("diff", "--name-only", "-z", "HEAD").stdout.split("\0") if name]
+    if changed:
+        saved = root / MY_LABS / f"saved-{time.strftime('%Y%m%d-%H%M%S')}"
+        for name in changed:
+            if (root / name).is_file():
+                (saved / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / name, saved / name)
+        git("checkout", "--", *changed)
+        print(f"Your changes to {len(changed)} course file(s) are kept in {saved.relative_to(root)}/")
+    pulled = git("pull", "--ff-only")
+    print((pulled.stdout + pulled.stderr).strip())
+    return pulled.returncode
+
+
 def terminal_sends_ctrl_c():
     """Does a Ctrl+C typed in our terminal reach JupyterLab as well as us (same foreground group)?"""
     if os.name == "nt":
@@ -206,7 +227,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "test", "refresh", "labs", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "bench", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -215,6 +236,8 @@ def main(argv):
             return 2
         reset(rest[0])
         return 0
+    if command == "update":
+        return update()
     setup()
     if command == "start":
         for made in copy_labs():

@@ -318,6 +318,27 @@ def test_work_in_the_tracked_labs_would_block_the_update(course_repo, tmp_path):
     assert pulled.returncode != 0 and "would be overwritten" in pulled.stderr
 
 
+def test_update_keeps_a_saved_lesson_and_pulls(course_repo, tmp_path):
+    """JupyterLab saves lessons with their outputs; `course.py update` keeps that copy and pulls."""
+    instructor, bare = course_repo
+    student = tmp_path / "student"
+    git(tmp_path, "clone", "-q", str(bare), str(student))
+    lesson = "notebooks/04-asgi-by-hand.ipynb"
+    (student / lesson).write_text(lab_text(student / lesson).replace("ASGI", "ASGI (my notes)", 1))
+    (instructor / lesson).write_text(lab_text(instructor / lesson).replace("ASGI", "ASGI (fixed)", 1))
+    git(instructor, "commit", "-qam", "fix lesson 04")
+    git(instructor, "push", "-q", "origin", "main")
+    assert git(student, "pull", "-q", "--ff-only").returncode != 0  # plain git pull refuses
+
+    done = subprocess.run([sys.executable, str(student / "course.py"), "update"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ASGI (fixed)" in lab_text(student / lesson)
+    saved = list((student / "my-labs").glob("saved-*/" + lesson))
+    assert len(saved) == 1 and "ASGI (my notes)" in lab_text(saved[0])
+    assert git(student, "status", "--porcelain").stdout == ""
+
+
 def test_reset_twice_keeps_every_old_copy(tmp_path):
     (tmp_path / "labs").mkdir()
     (tmp_path / "labs" / "04-asgi-by-hand.ipynb").write_text("fresh")
