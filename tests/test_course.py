@@ -141,7 +141,7 @@ def terminal(tmp_path):
                     f"--IdentityProvider.token={TOKEN}", "--KernelManager.transport=ipc",
                     f"--ServerApp.runtime_dir={tmp_path / 'rt'}")
     try:
-        term.url = term.wait_for(r"http://127\.0\.0\.1:\d+/")[0]
+        term.url = term.wait_for(r"http://127\.0\.0\.1:\d+/", seconds=120)[0]
         (tmp_path / "hello.py").write_text((ROOT / "tests" / "apps" / "hello_wsgi.py").read_text())
         term.kernel = KernelClient(term.url, "notebooks/00-welcome.ipynb", TOKEN)
         out, error = term.kernel.run(

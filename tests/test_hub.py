@@ -93,7 +93,16 @@ class Hub:
             self.process = subprocess.Popen(
                 [str(BIN / "jupyterhub"), "-f", str(folder / "jupyterhub_config.py")], cwd=folder,
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_until(lambda: self.api_get("").status_code == 200, 60, "the hub to answer")
+        deadline = time.monotonic() + 60
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                if self.api_get("").status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        if self.process.poll() is None:
+            raise AssertionError(f"the hub did not answer within 60 s:\n{self.log()}")
 
     def log(self):
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -186,7 +195,11 @@ def hub():
         course_copy(folder / "home" / name)
     hub = None
     try:
-        hub = Hub(folder)
+        for attempt in range(3):  # a port the OS offered may be taken before the hub binds it
+            hub = Hub(folder)
+            if hub.process.poll() is None or "address already in use" not in hub.log().lower():
+                break
+        assert hub.process.poll() is None, f"the hub did not start:\n{hub.log()}"
         hub.start_servers(STUDENTS)
         yield hub
     finally:
@@ -255,6 +268,8 @@ def test_each_student_has_a_server_of_their_own(hub):
         contents = requests.get(f"{student_url(hub, name)}api/contents/notebooks", headers=auth(),
                                 timeout=30)
         assert contents.status_code == 200, contents.text
+        lab = requests.get(f"{student_url(hub, name)}lab", headers=auth(), timeout=30)
+        assert lab.status_code == 200 and "JupyterLab" in lab.text
         seen[name] = model["state"]["pid"]
     assert len(set(seen.values())) == len(STUDENTS)
 
