@@ -102,6 +102,7 @@ class Hub:
                 pass
             time.sleep(0.2)
         if self.process.poll() is None:
+            self.stop()
             raise AssertionError(f"the hub did not answer within 60 s:\n{self.log()}")
 
     def log(self):
@@ -164,9 +165,10 @@ class Hub:
         while left and time.monotonic() < deadline:
             time.sleep(0.2)
             left = self.processes()
-        described = [f"pid {p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running()]
+        described = []
         for proc in left:  # never leave them behind, even when the test fails
             try:
+                described.append(f"pid {proc.pid}: {' '.join(proc.cmdline())}")
                 proc.kill()
             except psutil.Error:
                 pass
