@@ -357,3 +357,27 @@ def test_reset_names_the_labs_when_asked_for_one_that_does_not_exist(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "There is no lab 'labs/99'" in done.stderr
     assert "labs/04" in done.stderr
+
+
+HANGS_ON_CTRL_C = [sys.executable, "-c",  # a JupyterLab that never finishes shutting down
+                   "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("presses, grace", [(3, 60), (2, 1)], ids=["third Ctrl+C", "grace over"])
+def test_a_jupyterlab_that_hangs_is_ended_anyway(presses, grace, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(course, "STOP_GRACE_SECONDS", grace)
+
+    def press():
+        time.sleep(1)
+        for _ in range(presses):
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl+C reaches course.py
+            time.sleep(0.2)
+
+    threading.Thread(target=press, daemon=True).start()
+    started = time.monotonic()
+    assert course.serve(HANGS_ON_CTRL_C) == 1
+    assert time.monotonic() - started < 15
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
