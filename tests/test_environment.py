@@ -74,14 +74,14 @@ def test_platform_only_packages_are_locked_with_their_markers():
     assert "pexpect" in linux
 
 
-def dry_run(platform):
+def dry_run(platform, target):
     """uv's plan for installing the lock (with dependencies) on `platform`: its `+ name==version` lines.
 
     uv answers from its cache when it can; otherwise it reads the package index (PyPI), which CI
     and the course's machines reach. Nothing is downloaded or installed.
     """
     command = [sys.executable, "-m", "uv", "pip", "install", "--dry-run", "--python-platform",
-               platform, "--python-version", "3.11", "--target", str(ROOT / ".venv" / "dry-run"),
+               platform, "--python-version", "3.11", "--target", str(target),
                "-r", str(ROOT / "requirements.txt")]
     done = subprocess.run([*command, "--offline"], capture_output=True, text=True, timeout=120)
     if done.returncode and "network was disabled" in done.stderr:
@@ -91,9 +91,9 @@ def dry_run(platform):
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
-def test_the_lock_resolves_complete_on(platform):
+def test_the_lock_resolves_complete_on(platform, tmp_path):
     """Resolving the lock WITH dependencies on each platform adds nothing but the deliberate omission."""
-    planned = dry_run(platform)
+    planned = dry_run(platform, tmp_path / "target")
     locked = locked_for(platform)
     assert {p.split("==")[0] for p in planned - locked} == LEFT_OUT, "lock incomplete or stale here"
     assert locked - planned == set(), "locked packages that the platform cannot install"
