@@ -147,9 +147,11 @@ def terminal(tmp_path):
         out, error = term.kernel.run(
             "import os\nfrom coursekit import launch\n"
             f"server = launch({str(tmp_path / 'hello.py')!r}, kind='wsgiref', quiet=True)\n"
-            "print(server.port, os.getpid())")
+            "print('server port', server.port, 'kernel pid', os.getpid())")
         assert error is None, error
-        term.server_port, term.kernel_pid = map(int, out.split())
+        found = re.search(r"server port (\d+) kernel pid (\d+)", out)
+        assert found, f"the kernel printed {out!r}"
+        term.server_port, term.kernel_pid = int(found[1]), int(found[2])
         yield term
     finally:
         term.close()
@@ -217,9 +219,15 @@ def test_interrupt_without_a_terminal_stops_jupyterlab(tmp_path):
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not re.search(r"http://127\.0\.0\.1:\d+/", log.read_text()):
             assert time.monotonic() < deadline and lab.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        # It prints its address a moment before it handles signals: wait until it serves.
+        url = re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())[0]
+        while requests.get(url + "api/status", headers={"Authorization": f"token {TOKEN}"},
+                           timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
         children = psutil.Process(lab.pid).children(recursive=True)
         lab.send_signal(signal.SIGINT)
