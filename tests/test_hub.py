@@ -279,8 +279,9 @@ def test_each_student_has_a_server_of_their_own(hub):
 def test_lesson_04_runs_behind_the_hub(hub):
     errors = both(lambda name: run_notebook(hub, name, "notebooks/04-asgi-by-hand.ipynb"))
     assert errors == {name: None for name in STUDENTS}, (
-        "lesson 04 fails behind JupyterHub (a raw ASGI app that routes on scope['path'] without "
-        "stripping scope['root_path'] answers 404 once uvicorn gets --root-path):\n"
+        "lesson 04 fails behind JupyterHub (the usual cause: a raw ASGI app routes on "
+        "scope['path'] without removing scope['root_path'], so it answers 404 once uvicorn "
+        "gets --root-path; see test_launched_servers_open_through_the_hub):\n"
         + "\n".join(f"{name}: {error}" for name, error in errors.items()))
 
 
