@@ -132,6 +132,20 @@ class Terminal:
         os.close(self.master)
 
 
+def serving(url, log, seconds=60):
+    """Wait until the JupyterLab at url answers; fail with its log if it never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(url + "api/status", headers={"Authorization": f"token {TOKEN}"},
+                            timeout=10).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, f"JupyterLab at {url} never answered:\n{log()}"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def terminal(tmp_path):
     """JupyterLab started by course.py in a terminal, with one kernel that runs one server."""
@@ -142,6 +156,7 @@ def terminal(tmp_path):
                     f"--ServerApp.runtime_dir={tmp_path / 'rt'}")
     try:
         term.url = term.wait_for(r"http://127\.0\.0\.1:\d+/", seconds=120)[0]
+        serving(term.url, lambda: term.text()[-3000:])
         (tmp_path / "hello.py").write_text((ROOT / "tests" / "apps" / "hello_wsgi.py").read_text())
         term.kernel = KernelClient(term.url, "notebooks/00-welcome.ipynb", TOKEN)
         out, error = term.kernel.run(
@@ -224,11 +239,8 @@ def test_interrupt_without_a_terminal_stops_jupyterlab(tmp_path):
             assert time.monotonic() < deadline and lab.poll() is None, log.read_text()[-3000:]
             time.sleep(0.2)
         # It prints its address a moment before it handles signals: wait until it serves.
-        url = re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())[0]
-        while requests.get(url + "api/status", headers={"Authorization": f"token {TOKEN}"},
-                           timeout=10).status_code != 200:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
+        serving(re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())[0],
+                lambda: log.read_text()[-3000:])
         children = psutil.Process(lab.pid).children(recursive=True)
         lab.send_signal(signal.SIGINT)
         assert lab.wait(30) == 0, log.read_text()[-3000:]
