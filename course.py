@@ -2,6 +2,8 @@
 """Set up and run the course with nothing but Python 3.11+ and git.
 
     python3 course.py start     # make .venv, install the pinned packages, open JupyterLab
+    python3 course.py reset labs/NN   # a fresh copy of lab NN in my-labs/ (your old one is kept)
+    python3 course.py update    # git pull the course; lessons you saved are kept in my-labs/ first
     python3 course.py test      # the same set-up, then the whole test suite
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
@@ -9,11 +11,16 @@
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
 Set-up is idempotent: a second run reinstalls nothing unless requirements.txt changed.
+You work on the labs in my-labs/: your own copies, made once and never overwritten, which git
+ignores, so `git pull` brings course updates without touching your answers.
 """
 import hashlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -22,7 +29,10 @@ VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.txt"
 STAMP = VENV / "course-installed.txt"
 FIRST_NOTEBOOK = "notebooks/00-welcome.ipynb"
+MY_LABS = "my-labs"  # the student's own copies of labs/, git-ignored
 MIN_PYTHON = (3, 11)
+CONFIRM_SECONDS = 5  # JupyterLab waits 5 s for an answer to "Shut down this Jupyter server?"
+STOP_GRACE_SECONDS = 20  # after a second Ctrl+C, JupyterLab's own shutdown gets this long
 
 
 def venv_python():
@@ -79,12 +89,131 @@ def lock():
     setup()
     out = subprocess.run(
         [str(venv_python()), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
-         "--no-annotate", "--python-version", "3.11", str(ROOT / "requirements.in")],
+         "--no-annotate", "--python-version", "3.11",
+         # One lock for Linux, macOS and Windows: platform-only packages carry markers (pywinpty
+         # on Windows, appnope on macOS), and "fewest" keeps one version of each package for
+         # every Python from 3.11 on rather than forking per Python version.
+         "--universal", "--fork-strategy", "fewest", str(ROOT / "requirements.in")],
         check=True, capture_output=True, text=True).stdout
     header = LOCK.read_text().split("\n")[:4]
     skipped = ("lark==", "rfc3987-syntax==")
     lines = sorted((l for l in out.splitlines() if l and not l.startswith(skipped)), key=str.lower)
     LOCK.write_text("\n".join(header + lines) + "\n")
+
+
+def copy_labs(root=ROOT):
+    """Give the student a copy of every lab they do not have yet; never overwrite one."""
+    mine = root / MY_LABS
+    mine.mkdir(exist_ok=True)
+    made = []
+    for lab in sorted((root / "labs").glob("*.ipynb")):
+        if not (mine / lab.name).exists():
+            shutil.copy2(lab, mine / lab.name)
+            made.append(mine / lab.name)
+    return made
+
+
+def reset(name, root=ROOT):
+    """Replace the student's copy of one lab with a fresh one; keep the old copy beside it."""
+    wanted = Path(name).name.removesuffix(".ipynb")
+    labs = sorted((root / "labs").glob("*.ipynb"))
+    found = [lab for lab in labs if lab.stem == wanted or lab.stem.split("-")[0] == wanted]
+    if len(found) != 1:
+        names = ", ".join(f"labs/{lab.stem.split('-')[0]}" for lab in labs)
+        raise SystemExit(f"There is no lab {name!r}. Name one of: {names} (e.g. reset labs/04).")
+    lab = found[0]
+    mine = root / MY_LABS / lab.name
+    mine.parent.mkdir(exist_ok=True)
+    if mine.exists():
+        kept = mine.with_name(f"{lab.stem}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}.ipynb")
+        n = 1
+        while kept.exists():
+            n += 1
+            kept = kept.with_name(f"{lab.stem}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}-{n}.ipynb")
+        mine.rename(kept)
+        print(f"Your previous work is kept in {kept.relative_to(root)}")
+    shutil.copy2(lab, mine)
+    print(f"{mine.relative_to(root)} is a fresh copy of {lab.relative_to(root)}")
+    return mine
+
+
+def update(root=ROOT):
+    """Pull the course with git. Course files the student changed (a lesson JupyterLab saved with
+    its outputs, say) are copied to my-labs/saved-DATE/ and restored, so the pull cannot fail."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    changed = [name for name in git("diff", "--name-only", "-z", "HEAD").stdout.split("\0") if name]
+    if changed:
+        saved = root / MY_LABS / f"saved-{time.strftime('%Y%m%d-%H%M%S')}"
+        for name in changed:
+            if (root / name).is_file():
+                (saved / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / name, saved / name)
+        git("checkout", "--", *changed)
+        print(f"Your changes to {len(changed)} course file(s) are kept in {saved.relative_to(root)}/")
+    pulled = git("pull", "--ff-only")
+    print((pulled.stdout + pulled.stderr).strip())
+    return pulled.returncode
+
+
+def terminal_sends_ctrl_c():
+    """Does a Ctrl+C typed in our terminal reach JupyterLab as well as us (same foreground group)?"""
+    if os.name == "nt":
+        return True  # Windows sends Ctrl+C to every process attached to the console
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
+
+
+def end_now(process):
+    """Stop JupyterLab at once (its kernels then exit, and their servers with them)."""
+    if process.poll() is not None:
+        return
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
+    else:
+        process.kill()
+    process.wait()
+
+
+def serve(command):
+    """Run JupyterLab until it exits, letting it handle Ctrl+C in its own way.
+
+    The first Ctrl+C makes JupyterLab ask whether to shut down (it resumes after 5 s without an
+    answer); a second one within those 5 s makes it shut down cleanly. If it is still running
+    20 s later, or a third Ctrl+C comes, it is ended at once. The course adds no traceback.
+    """
+    presses, process = [], None
+
+    def on_ctrl_c(signum, frame):
+        now = time.monotonic()
+        if presses and now - presses[0] > CONFIRM_SECONDS:
+            presses.clear()  # JupyterLab has stopped asking: this is a first Ctrl+C again
+        presses.append(now)
+        if process is not None and process.poll() is None and not terminal_sends_ctrl_c():
+            process.send_signal(signal.SIGINT)  # only we got it (kill -INT, no terminal): pass it on
+        if len(presses) == 2:
+            print("\nStopping JupyterLab (press Ctrl+C again to stop it at once).", flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        process = subprocess.Popen(command, cwd=ROOT)
+        while True:
+            try:
+                return process.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+            stopping_for = time.monotonic() - presses[1] if len(presses) >= 2 else 0
+            if len(presses) >= 3 or stopping_for > STOP_GRACE_SECONDS:
+                print("Stopping JupyterLab now.", flush=True)
+                end_now(process)
+                return 1
+    finally:
+        if process is not None:
+            end_now(process)  # whatever happened above, JupyterLab does not outlive the course
+        signal.signal(signal.SIGINT, previous)
 
 
 def in_venv(*args):
@@ -98,18 +227,30 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "test", "refresh", "labs", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "bench", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
+    if command == "reset":  # plain file copies: no set-up needed
+        if len(rest) != 1:
+            print("Name one lab to reset, e.g.: python3 course.py reset labs/04")
+            return 2
+        reset(rest[0])
+        return 0
+    if command == "update":
+        return update()
     setup()
     if command == "start":
+        for made in copy_labs():
+            print(f"New lab for you: {made.relative_to(ROOT)}", flush=True)
+        print(f"Work on the labs in {MY_LABS}/ (your own copies; git pull never changes them).",
+              flush=True)
         lab = VENV / ("Scripts" if os.name == "nt" else "bin") / "jupyter-lab"
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
             rest = ["--allow-root", *rest]
         # The whole course folder is the root (lessons, labs and solutions all visible), and
         # the browser opens on the first lesson.
-        return subprocess.call([str(lab), f"--ServerApp.root_dir={ROOT}",
-                                f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *rest], cwd=ROOT)
+        return serve([str(lab), f"--ServerApp.root_dir={ROOT}",
+                      f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *rest])
     if command == "test":
         return in_venv("-m", "pytest", *rest)
     if command == "refresh":
@@ -123,4 +264,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # during set-up: say so in one line, not with a traceback
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(130)

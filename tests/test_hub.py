@@ -1,0 +1,394 @@
+"""A real JupyterHub on loopback with two students, as a class would run the course.
+
+The hub (dummy login, SimpleLocalProcessSpawner, the Python configurable-http-proxy) starts each
+student's JupyterLab server through its REST API. The test then drives each server's kernels over
+the kernel websocket, exactly as JupyterLab does, runs lesson 04 and the lab 04 solution there,
+and opens the servers those kernels launch through the hub's public URL (/user/NAME/proxy/PORT/).
+Every port is picked by the OS; each student works in a copy of the course of their own.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+import requests
+
+from kernel_client import KernelClient
+
+pytestmark = [pytest.mark.servers, pytest.mark.hub,
+              pytest.mark.skipif(os.name == "nt", reason="JupyterHub's local spawner is POSIX-only")]
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = Path(__file__).resolve().parent / "apps" / "hub"
+BIN = Path(sys.executable).parent  # the course's .venv: jupyterhub, the proxy, the single-user server
+STUDENTS = ("ada", "grace")
+TOKEN = uuid.uuid4().hex
+MARK = "COURSEKIT_HUB_TEST"  # every process the hub starts carries this, so the test can find them
+CELL_SECONDS = 300
+HUB_CONFIG = """
+c = get_config()  # noqa: F821
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {public}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api}"
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.pid_file = {folder!r} + "/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///" + {folder!r} + "/hub.sqlite"
+c.JupyterHub.cookie_secret_file = {folder!r} + "/cookie_secret"
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {folder!r} + "/home/{{username}}"
+c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.args = {args!r}
+c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", {mark!r}, {run_id!r}]
+# Kernels' Unix sockets live in the runtime folder: a short path (a socket path has ~100 bytes).
+c.Spawner.environment = {{"JUPYTER_RUNTIME_DIR": lambda spawner: {folder!r} + "/rt-" + spawner.user.name}}
+c.Spawner.start_timeout = 90
+c.Spawner.http_timeout = 90
+c.JupyterHub.services = [{{"name": "course-test", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "course-test", "services": ["course-test"],
+                            "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Hub:
+    """A JupyterHub process in a folder of its own; stop() ends it and everything it started."""
+
+    def __init__(self, folder):
+        self.folder, self.mark = folder, uuid.uuid4().hex
+        self.public, self.hub, self.api = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.public}"
+        self.log_path = folder / "hub.log"
+        args = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
+        # Kernels talk over Unix sockets, as in the rest of the suite (tests/conftest.py says why).
+        args.append("--KernelManager.transport=ipc")
+        (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
+            public=self.public, hub=self.hub, api=self.api, folder=str(folder),
+            proxy=str(BIN / "configurable-http-proxy"), singleuser=str(BIN / "jupyterhub-singleuser"),
+            args=args, mark=MARK, run_id="COURSEKIT_TEST_RUN", token=TOKEN))
+        env = dict(os.environ, **{MARK: self.mark})
+        env.pop("JUPYTERHUB_SERVICE_PREFIX", None)  # the suite may itself run on a hub
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "jupyterhub"), "-f", str(folder / "jupyterhub_config.py")], cwd=folder,
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                if self.api_get("").status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        if self.process.poll() is None:
+            self.stop()
+            raise AssertionError(f"the hub did not answer within 60 s:\n{self.log()}")
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def wait_until(self, ready, seconds, what):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the hub exited:\n{self.log()}"
+            try:
+                if ready():
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log()}")
+
+    def headers(self):
+        return {"Authorization": f"token {TOKEN}"}
+
+    def api_get(self, path):
+        return requests.get(f"{self.url}/hub/api/{path}", headers=self.headers(), timeout=10)
+
+    def api_post(self, path, **kwargs):
+        return requests.post(f"{self.url}/hub/api/{path}", headers=self.headers(), timeout=30,
+                             **kwargs)
+
+    def start_servers(self, names):
+        """Create the users and start their servers at once; return when every one is ready."""
+        assert self.api_post("users", json={"usernames": list(names)}).status_code == 201
+        for name in names:
+            answer = self.api_post(f"users/{name}/server")
+            assert answer.status_code in (201, 202), answer.text
+        for name in names:
+            self.wait_until(lambda: self.api_get(f"users/{name}").json()["servers"][""]["ready"],
+                            120, f"{name}'s server")
+
+    def processes(self):
+        """Every live process that the hub started (its proxy, servers, kernels and theirs)."""
+        found = []
+        for proc in psutil.process_iter(["environ"]):
+            try:
+                if (proc.info["environ"] or {}).get(MARK) == self.mark and \
+                        proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(proc)
+            except psutil.Error:
+                pass
+        return found
+
+    def stop(self):
+        """Stop the hub as an admin would (SIGTERM); return what was still alive 30 s later."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+        deadline = time.monotonic() + 30  # watchdogs stop kernels' servers once kernels are gone
+        left = self.processes()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            left = self.processes()
+        described = []
+        for proc in left:  # never leave them behind, even when the test fails
+            try:
+                described.append(f"pid {proc.pid}: {' '.join(proc.cmdline())}")
+                proc.kill()
+            except psutil.Error:
+                pass
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        return described
+
+
+def auth():
+    return {"Authorization": f"token {TOKEN}"}
+
+
+def course_copy(home):
+    """A student's own copy of the course (their apps/ folders never meet another student's)."""
+    for folder in ("notebooks", "solutions", "labs", "img"):
+        shutil.copytree(ROOT / folder, home / folder,
+                        ignore=shutil.ignore_patterns("apps", ".ipynb_checkpoints", "__pycache__"))
+
+
+@pytest.fixture(scope="module")
+def hub():
+    # A short path: kernels' Unix socket paths are built from it (pytest's tmp_path is too long).
+    folder = Path(tempfile.mkdtemp(prefix="hub-"))
+    for name in STUDENTS:
+        course_copy(folder / "home" / name)
+    hub = None
+    try:
+        for attempt in range(3):  # a port the OS offered may be taken before the hub binds it
+            hub = Hub(folder)
+            if hub.process.poll() is None or "address already in use" not in hub.log().lower():
+                break
+        assert hub.process.poll() is None, f"the hub did not start:\n{hub.log()}"
+        hub.start_servers(STUDENTS)
+        yield hub
+    finally:
+        if hub is not None:
+            hub.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def student_url(hub, name):
+    return f"{hub.url}/user/{name}/"
+
+
+def both(function):
+    """Run function(name) for both students at the same time; return {name: result}."""
+    with ThreadPoolExecutor(len(STUDENTS)) as pool:
+        futures = {name: pool.submit(function, name) for name in STUDENTS}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def expects_error(cell):
+    return "raises-exception" in cell.metadata.get("tags", []) or \
+        "NBVAL_RAISES_EXCEPTION" in cell.source
+
+
+def ignores_output(cell):
+    return "nbval-ignore-output" in cell.metadata.get("tags", []) or \
+        "NBVAL_IGNORE_OUTPUT" in cell.source
+
+
+STATUS = re.compile(r"HTTP/1\.[01] \d{3}")
+
+
+def run_notebook(hub, name, notebook, setup=""):
+    """Run a notebook's code cells in order in the student's server; return the first unexpected
+    error as 'cell N: Name: message' (None if there was none)."""
+    kernel = KernelClient(student_url(hub, name), notebook, TOKEN)
+    try:
+        if setup:
+            assert kernel.run(setup)[1] is None
+        cells = nbformat.read(hub.folder / "home" / name / notebook, as_version=4).cells
+        for number, cell in enumerate(cells):
+            if cell.cell_type != "code":
+                continue
+            stdout, error = kernel.run(cell.source)
+            where = f"cell {number} ({cell.source.splitlines()[0][:60]})"
+            if error and not expects_error(cell):
+                return f"{where}: {error}"
+            # A 404 that a cell only prints raises nothing: compare the HTTP status lines that
+            # the stored output shows (the rest may rightly differ behind a proxy).
+            stored = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                             if o.get("name") == "stdout")
+            if not ignores_output(cell) and STATUS.findall(stored) != STATUS.findall(stdout):
+                return f"{where}: printed {STATUS.findall(stdout)}, stored {STATUS.findall(stored)}"
+        return None
+    finally:
+        kernel.run("from coursekit import stop_all\nstop_all()", 60)
+        kernel.close()
+
+
+def test_each_student_has_a_server_of_their_own(hub):
+    """Two users, two servers: each under its own prefix, on its own port, in its own folder."""
+    seen = {}
+    for name in STUDENTS:
+        model = hub.api_get(f"users/{name}").json()["servers"][""]
+        assert model["ready"] and model["url"] == f"/user/{name}/"
+        contents = requests.get(f"{student_url(hub, name)}api/contents/notebooks", headers=auth(),
+                                timeout=30)
+        assert contents.status_code == 200, contents.text
+        lab = requests.get(f"{student_url(hub, name)}lab", headers=auth(), timeout=30)
+        assert lab.status_code == 200 and "JupyterLab" in lab.text
+        seen[name] = model["state"]["pid"]
+    assert len(set(seen.values())) == len(STUDENTS)
+
+
+def test_lesson_04_runs_behind_the_hub(hub):
+    errors = both(lambda name: run_notebook(hub, name, "notebooks/04-asgi-by-hand.ipynb"))
+    assert errors == {name: None for name in STUDENTS}, (
+        "lesson 04 fails behind JupyterHub (the usual cause: a raw ASGI app routes on "
+        "scope['path'] without removing scope['root_path'], so it answers 404 once uvicorn "
+        "gets --root-path; see test_launched_servers_open_through_the_hub):\n"
+        + "\n".join(f"{name}: {error}" for name, error in errors.items()))
+
+
+def test_lab_04_solution_passes_every_check_behind_the_hub(hub):
+    def run(name):
+        record = hub.folder / "home" / name / "lab04-record.jsonl"
+        setup = f"import os\nos.environ['COURSEKIT_CHECK_RECORD'] = {str(record)!r}"
+        error = run_notebook(hub, name, "solutions/04-asgi-by-hand.ipynb", setup)
+        lines = record.read_text().splitlines() if record.exists() else []
+        return error, {e["exercise"]: (e["passed"], e["total"]) for e in map(json.loads, lines)}
+
+    results = both(run)
+    for name, (error, checks) in results.items():
+        assert error is None, f"{name}: {error}"
+        assert checks and all(total and passed == total for passed, total in checks.values()), (
+            f"{name}: the lab 04 solution fails checks behind the hub (passed, total): {checks}")
+
+
+class Links(HTMLParser):
+    def __init__(self, html):
+        super().__init__()
+        self.found = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [value for key, value in attrs if key in ("href", "src")]
+
+
+LAUNCH = """
+import json, shutil
+from pathlib import Path
+from coursekit import launch
+shutil.copytree({apps!r}, "apps/hub", dirs_exist_ok=True)
+servers = {{
+    "asgi": launch("apps/hub/routes_asgi.py", kind="uvicorn", quiet=True),
+    "naive": launch("apps/hub/routes_asgi_naive.py", kind="uvicorn", quiet=True),
+    "flask": launch("apps/hub/links_flask.py", kind="flask", quiet=True),
+    "fastapi": launch("apps/hub/docs_fastapi.py", kind="uvicorn", quiet=True),
+}}
+print(json.dumps({{kind: server.port for kind, server in servers.items()}}))
+"""
+
+
+def test_launched_servers_open_through_the_hub(hub):
+    """What a student clicks: /user/NAME/proxy/PORT/... on the hub's public address, both at once."""
+    def launch_all(name):
+        kernel = KernelClient(student_url(hub, name), "notebooks/00-welcome.ipynb", TOKEN)
+        out, error = kernel.run(LAUNCH.format(apps=str(APPS)))
+        assert error is None, f"{name}: {error}"
+        return kernel, json.loads(out.strip().splitlines()[-1])
+
+    started = both(launch_all)
+    try:
+        ports = [port for _, found in started.values() for port in found.values()]
+        assert len(set(ports)) == len(ports), "two servers share a port"
+        both(lambda name: check_through_the_hub(hub, name, started[name][1]))
+    finally:
+        for kernel, _ in started.values():
+            kernel.run("from coursekit import stop_all\nstop_all()", 60)
+            kernel.close()
+
+
+def check_through_the_hub(hub, name, ports):
+    def get(path, **kwargs):
+        answer = requests.get(hub.url + path, headers=auth(), timeout=30, **kwargs)
+        return answer
+
+    # A raw ASGI app with routes, written as the ASGI spec says (strip root_path before routing).
+    prefix = f"/user/{name}/proxy/{ports['asgi']}"
+    hello = get(f"{prefix}/hello")
+    assert hello.status_code == 200, f"{name}: {hello.status_code} {hello.text}"
+    seen = hello.json()
+    assert seen["route"] == "/hello" and seen["page"] == "hello"
+    # Whatever root_path the server is given, the full path is root_path + route (ASGI spec).
+    assert seen["path"] == seen["root_path"] + "/hello"
+    assert get(f"{prefix}/").json()["page"] == "home"
+    assert get(f"{prefix}/no/such/page").status_code == 404
+
+    # The same routes, ignoring root_path: right only when the server passes no root path.
+    naive = get(f"/user/{name}/proxy/{ports['naive']}/hello")
+    assert naive.status_code == (404 if seen["root_path"] else 200), naive.text
+
+    # Flask: url_for builds links that go back through the proxy, and they work.
+    prefix = f"/user/{name}/proxy/{ports['flask']}"
+    page = get(f"{prefix}/")
+    assert page.status_code == 200, page.text
+    links = Links(page.text).found
+    assert sorted(links) == [f"{prefix}/about", f"{prefix}/static/course.css"], links
+    assert get(links[0]).text == "about this page"
+    assert "color: teal" in get(f"{prefix}/static/course.css").text
+
+    # FastAPI: /docs points at openapi.json through the proxy, which answers; static files too.
+    prefix = f"/user/{name}/proxy/{ports['fastapi']}"
+    docs = get(f"{prefix}/docs")
+    assert docs.status_code == 200, docs.text
+    spec_url = re.search(r"url: '([^']+)'", docs.text)
+    assert spec_url and spec_url[1] == f"{prefix}/openapi.json", docs.text[:2000]
+    spec = get(spec_url[1])
+    assert spec.status_code == 200 and spec.json()["info"]["title"] == "hub test"
+    assert get(f"{prefix}/items/7").json() == {"number": 7}
+    assert "color: teal" in get(f"{prefix}/static/course.css").text
+
+
+def test_nothing_is_left_running_after_the_hub_stops(hub):
+    assert hub.processes(), "the hub's own processes should be running before it stops"
+    left = hub.stop()
+    assert not left, "still running after the hub stopped:\n" + "\n".join(left)
+    for port in (hub.public, hub.hub, hub.api):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listens"
