@@ -1,0 +1,235 @@
+"""Servers launched from a REAL Jupyter kernel never outlive it: restart, interrupt, SIGKILL, shutdown.
+
+Each test drives one kernel through several scenarios (kernels are slow to start). The toolkit under
+test is the one in this checkout; set COURSEKIT_UNDER_TEST to another checkout to compare.
+"""
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import APPS, IPCKernelManager
+
+pytestmark = [pytest.mark.servers, pytest.mark.skipif(os.name == "nt", reason="POSIX signals")]
+ROOT = os.environ.get("COURSEKIT_UNDER_TEST", str(Path(__file__).resolve().parent.parent))
+
+
+class Kernel:
+    """A real ipykernel, started as JupyterLab starts one, that runs code and returns its output."""
+
+    def __init__(self, folder):
+        self.km = IPCKernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(folder))
+        self.connect()
+        self.run(f"import sys; sys.path.insert(0, {ROOT!r}); from coursekit import launch, running, stop_all")
+
+    def connect(self):
+        if getattr(self, "client", None) is not None:
+            self.client.stop_channels()
+        self.client = self.km.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code, timeout=60):
+        """Run a cell; return what it printed (an error in the cell is printed, not raised)."""
+        out = []
+
+        def keep(msg):
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}\n")
+
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=keep)
+        if reply["content"]["status"] == "aborted":
+            raise RuntimeError(f"the kernel did not run {code!r}: aborted")
+        return "".join(out)
+
+    def reply_to(self, msg_id, timeout=30):
+        """Wait for the kernel's reply to a cell sent with client.execute()."""
+        while True:
+            reply = self.client.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
+
+    def pid(self):
+        return self.km.provisioner.process.pid
+
+    def close(self):
+        self.client.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    for app in ("stubborn.py", "escaping.py", "slow_exit.py", "busy_fastapi.py", "busy_wsgi.py",
+                "hello_wsgi.py", "hidden_holder.py"):
+        shutil.copy(APPS / app, tmp_path / app)
+    made = []
+
+    def start():
+        made.append(Kernel(tmp_path))
+        return made[-1]
+    yield start
+    for k in made:
+        k.close()
+
+
+LAUNCH = "servers = [{launches}]\nprint(' '.join(str(s.process.pid) for s in servers))"
+
+
+def family(leaders):
+    """Every process of these servers now: the leaders and all their descendants."""
+    procs = []
+    for pid in leaders:
+        try:
+            root = psutil.Process(pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return procs
+
+
+def pids_in(pidfile):
+    return [int(line) for line in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def living(procs):
+    left = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+def wait_gone(procs, timeout):
+    """The processes still alive after `timeout` s (none, if all ended in time), and when the last ended."""
+    started = time.monotonic()
+    while living(procs) and time.monotonic() - started < timeout:
+        time.sleep(0.02)
+    return living(procs), time.monotonic() - started
+
+
+def kill_all(procs):
+    for proc in living(procs):
+        proc.kill()
+
+
+def wait_for_text(path, text, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_restart_interrupt_and_sigkill_leave_no_server_running(kernel, tmp_path):
+    k = kernel()
+    pidfile = tmp_path / "pids.txt"
+    env = f"env={{'PIDFILE': {str(pidfile)!r}}}"
+    everything, failed = [], []
+    try:
+        # 1. Restart while servers are busy: an endless loop in a FastAPI handler, a busy gunicorn
+        # sync worker, a server (and its escaped child) ignoring SIGTERM. JupyterLab asks the kernel
+        # to exit, and SIGTERMs it ~2.5 s later, in the middle of any slow clean-up.
+        leaders = list(map(int, k.run(LAUNCH.format(launches=", ".join([
+            "launch('busy_fastapi.py', 'uvicorn', quiet=True)",
+            "launch('busy_wsgi.py', 'gunicorn', quiet=True)",
+            f"launch('stubborn.py', 'script', quiet=True, {env})"]))).split()))
+        k.run("import threading, requests\n"
+              "for s in servers[:2]:\n"
+              "    threading.Thread(target=requests.get, args=(s.url,), kwargs={'timeout': 60},"
+              " daemon=True).start()")
+        assert wait_for_text(tmp_path / "busy_fastapi.log", "handling /")
+        assert wait_for_text(tmp_path / "busy_wsgi.log", "handling /")
+        procs = family(leaders) + [psutil.Process(p) for p in pids_in(pidfile)]
+        everything += procs
+        assert len(procs) >= 5
+        k.km.restart_kernel(now=False)
+        left, _ = wait_gone(procs, 15)
+        failed += [f"still running after a kernel restart: {p.cmdline()}" for p in left]
+        kill_all(left)  # so that the next scenario starts clean
+
+        # 2. The stop button pressed during a slow stop(): the server stays known until it is gone.
+        k.connect()
+        k.run(f"import sys; sys.path.insert(0, {ROOT!r}); from coursekit import launch, running, stop_all")
+        pidfile.unlink()
+        k.run(f"slow = launch('stubborn.py', 'script', quiet=True, {env})")
+        procs = family([int(k.run("print(slow.process.pid)"))]) + [psutil.Process(p) for p in pids_in(pidfile)]
+        everything += procs
+        stopping = k.client.execute("slow.stop(timeout=60)")
+        time.sleep(0.5)  # let stop() begin: it is now waiting for processes that ignore SIGTERM
+        k.km.interrupt_kernel()
+        assert k.reply_to(stopping)["ename"] == "KeyboardInterrupt"
+        if k.run("print(slow in running(), slow.alive())", timeout=30).strip() != "True True":
+            failed.append("an interrupted stop() forgot a server that still runs")
+
+        # 3. The watchdog dies, another server is launched: the new watchdog guards every server.
+        # Then the kernel is SIGKILLed (as nbval does): well-behaved servers end within 3 s, all at
+        # once; the stubborn ones and children that left the tree or the group end too.
+        watchdogs = [p for p in psutil.Process(k.pid()).children() if "watchdog.py" in " ".join(p.cmdline())]
+        assert len(watchdogs) == 1
+        watchdogs[0].kill()
+        assert wait_gone(watchdogs, 10)[0] == []
+        leaders = list(map(int, k.run(LAUNCH.format(launches=", ".join(
+            [f"launch('escaping.py', 'script', quiet=True, {env})"]
+            + [f"launch('slow_exit.py', 'script', name='slow{n}', quiet=True)" for n in range(4)]))).split()))
+        polite = family(leaders[1:])
+        procs += family(leaders) + [psutil.Process(p) for p in pids_in(pidfile)]
+        everything += procs + polite
+        assert len(pids_in(pidfile)) == 2  # the stubborn server's child and the escaped daemon
+        os.kill(k.pid(), signal.SIGKILL)
+        left, seconds = wait_gone(polite, 10)
+        if left or seconds >= 3:
+            failed.append(f"well-behaved servers took {seconds:.1f} s to stop after the kernel died")
+        left, _ = wait_gone(procs, 15)
+        failed += [f"still running after the kernel was killed: {p.cmdline()}" for p in left]
+        assert not failed, "\n".join(failed)
+    finally:
+        kill_all(everything)
+
+
+def test_shutdown_logs_and_a_port_still_answering(kernel, tmp_path):
+    first, second = kernel(), kernel()
+    pidfile = tmp_path / "pids.txt"
+    everything, failed = [], []
+    try:
+        # Two kernels launch the same file: each server writes its own log.
+        logs = [k.run("hello = launch('hello_wsgi.py', 'wsgiref', quiet=True); print(hello.log_path)")
+                for k in (first, second)]
+        if logs[0] == logs[1]:
+            failed.append("two kernels' servers share one log")
+
+        # stop() cannot return quietly while the port still answers.
+        said = second.run(f"sneaky = launch('hidden_holder.py', env={{'PIDFILE': {str(pidfile)!r}}}, quiet=True)\n"
+                          "try:\n    sneaky.stop()\nexcept Exception as error:\n    print(error)")
+        everything += [psutil.Process(p) for p in pids_in(pidfile)]
+        if "still answers" not in said or f"pid {pids_in(pidfile)[0]}" not in said:
+            failed.append(f"stop() returned while its port still answered, and said: {said!r}")
+        kill_all(everything)
+
+        # Shutdown with a busy gunicorn worker and a daemon that left the tree: nothing survives.
+        pidfile.unlink()
+        leaders = list(map(int, first.run(LAUNCH.format(launches=", ".join([
+            "launch('busy_wsgi.py', 'gunicorn', quiet=True)",
+            f"launch('escaping.py', 'script', quiet=True, env={{'PIDFILE': {str(pidfile)!r}}})"]))).split()))
+        first.run("import threading, requests\nthreading.Thread(target=requests.get, args=(servers[0].url,),"
+                  " kwargs={'timeout': 60}, daemon=True).start()")
+        assert wait_for_text(tmp_path / "busy_wsgi.log", "handling /")
+        procs = family(leaders) + [psutil.Process(p) for p in pids_in(pidfile)]
+        everything += procs
+        first.km.shutdown_kernel(now=False)
+        left, _ = wait_gone(procs, 15)
+        failed += [f"still running after a kernel shutdown: {p.cmdline()}" for p in left]
+        assert not failed, "\n".join(failed)
+    finally:
+        kill_all(everything)
