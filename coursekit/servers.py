@@ -195,12 +195,12 @@ def launch(path: str | Path, kind: str = "script", app: str = "app", name: str |
         try:
             _wait_until_ready(server, spec, deadline, timeout)
         except _PortTaken:
-            server.stop()
+            server.stop(timeout=0.5)  # a server that failed to start needs no graceful shutdown
             if time.monotonic() < deadline:
                 continue  # another program grabbed the port between our pick and its bind
             break
         except BaseException:
-            server.stop()
+            server.stop(timeout=0.5)
             raise
         if not quiet:
             announce(name, kind, server.url, server.port)

@@ -31,7 +31,7 @@ def members(leaders, tokens):
     """Every process of these servers: each leader, its descendants, its process group, and any
     process whose environment carries a server's token (children that left the group or tree)."""
     found = {}
-    for proc in psutil.process_iter(["environ"] if tokens else []):
+    for proc in psutil.process_iter(["environ"] if tokens else None):
         try:
             if proc.pid in leaders or (os.name != "nt" and os.getpgid(proc.pid) in leaders):
                 found[proc.pid] = proc

@@ -4,8 +4,10 @@ Each test drives one kernel through several scenarios (kernels are slow to start
 test is the one in this checkout; set COURSEKIT_UNDER_TEST to another checkout to compare.
 """
 import os
+import re
 import shutil
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -41,8 +43,8 @@ class Kernel:
         def keep(msg):
             if msg["msg_type"] == "stream":
                 out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                out.append(f"{msg['content']['ename']}: {msg['content']['evalue']}\n")
+            elif msg["msg_type"] == "error":  # what the student sees: the traceback IPython shows
+                out.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(msg["content"]["traceback"])) + "\n")
 
         reply = self.client.execute_interactive(code, timeout=timeout, output_hook=keep)
         if reply["content"]["status"] == "aborted":
@@ -68,7 +70,8 @@ class Kernel:
 @pytest.fixture
 def kernel(tmp_path):
     for app in ("stubborn.py", "escaping.py", "slow_exit.py", "busy_fastapi.py", "busy_wsgi.py",
-                "hello_wsgi.py", "hidden_holder.py"):
+                "hello_wsgi.py", "hidden_holder.py", "broken_syntax.py", "wrong_port.py", "wide_open.py",
+                "retrying.py", "silent_exit.py", "chatty_forever.py", "endless_handler.py"):
         shutil.copy(APPS / app, tmp_path / app)
     made = []
 
@@ -233,3 +236,60 @@ def test_shutdown_logs_and_a_port_still_answering(kernel, tmp_path):
         assert not failed, "\n".join(failed)
     finally:
         kill_all(everything)
+
+
+# cell -> what the student must read; every failure is a ServerError shown as words only.
+EXPLAINED = [
+    ("launch('broken_syntax.py', 'gunicorn')", ['File "broken_syntax.py", line 2', "SyntaxError"]),
+    ("launch('broken_syntax.py', 'uvicorn')", ['File "broken_syntax.py", line 2', "SyntaxError"]),
+    ("launch('hello.v2.py', 'gunicorn')", ["Rename the file", "hello_v2.py"]),
+    ("launch('wrong_port.py', timeout=20)", ["is listening on port", "PORT environment variable"]),
+    ("launch('wide_open.py')", ["listens on 0.0.0.0", "shared host", "Bind to 127.0.0.1"]),
+    ("launch('retrying.py', timeout=2)", ["already in use"]),
+    ("launch('hello_wsgi.py', 'gunicorn', args=['--bind', f'127.0.0.1:{taken}'])",
+     ["another address it was given is already in use", "--bind"]),
+    ("launch('hello_wsgi.py', 'flask')", ["not", "kind='wsgiref'"]),
+    ("launch('hello_wsgi.py', 'fastapi')", ["kind='uvicorn'"]),
+    ("launch('.', 'django')", ["is a folder", "manage.py"]),
+    ("launch('hello_wsgi.py', env={'PORT': '8000'})", ["env sets PORT"]),
+    ("launch('hello_wsgi.py', 'wsgiref', name='a/b')", ["cannot name a server"]),
+    ("launch('flask.py', 'flask')", ["Rename it"]),
+    ("launch('silent_exit.py')", ["exited with code 3", "(its log is empty)"]),
+    ("gone = launch('hello_wsgi.py', 'wsgiref', quiet=True); gone.stop(); gone.get('/')",
+     ["GET / on hello_wsgi: the connection was refused"]),
+    ("stuck = launch('endless_handler.py', 'wsgiref', quiet=True); stuck.get('/', timeout=0.5)",
+     ["GET / on endless_handler: your server did not answer in time"]),
+]
+
+
+def test_every_failure_reads_as_plain_words_in_the_notebook(kernel, tmp_path):
+    shutil.copy(tmp_path / "hello_wsgi.py", tmp_path / "hello.v2.py")
+    shutil.copy(tmp_path / "hello_wsgi.py", tmp_path / "flask.py")
+    k = kernel()
+    failed = []
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        k.run(f"taken = {taken.getsockname()[1]}; import time")
+        for cell, words in EXPLAINED:
+            shown = k.run(f"started = time.monotonic()\n{cell}", timeout=120)
+            seconds = float(k.run("print(time.monotonic() - started)"))
+            problems = [w for w in words if w not in shown]
+            if not shown.startswith("ServerError: "):
+                problems.append("not a ServerError")
+            if "Traceback" in shown or "servers.py" in shown or "run.py" in shown:
+                problems.append("library or toolkit frames shown")
+            limit = 4 if "retrying" in cell else 8  # the deadlines above are 15 s (20 s, 2 s)
+            if seconds > limit:  # retries of a taken port share one deadline
+                problems.append(f"took {seconds:.1f} s")
+            if problems:
+                failed.append(f"{cell}: {problems} in:\n{shown}")
+    # A server printing in a loop keeps a small log, and .log() says that older lines went.
+    k.run("chatty = launch('chatty_forever.py', quiet=True)")
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and "dropped" not in k.run("chatty.log(1)"):
+        time.sleep(0.1)
+    time.sleep(1)  # another 20 MB printed
+    size = (tmp_path / "chatty_forever.log").stat().st_size
+    if size > 10_000_000 or "dropped" not in k.run("chatty.log(1)"):
+        failed.append(f"a log printed into for seconds is {size} bytes, and .log() does not say it was cut")
+    k.run("stop_all()")
+    assert not failed, "\n".join(failed)
