@@ -43,6 +43,8 @@ class Kernel:
         def keep(msg):
             if msg["msg_type"] == "stream":
                 out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "display_data":
+                out.append(msg["content"]["data"].get("text/html", "") + "\n")
             elif msg["msg_type"] == "error":  # what the student sees: the traceback IPython shows
                 out.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(msg["content"]["traceback"])) + "\n")
 
@@ -291,5 +293,11 @@ def test_every_failure_reads_as_plain_words_in_the_notebook(kernel, tmp_path):
     size = (tmp_path / "chatty_forever.log").stat().st_size
     if size > 10_000_000 or "dropped" not in k.run("chatty.log(1)"):
         failed.append(f"a log printed into for seconds is {size} bytes, and .log() does not say it was cut")
+    # On a hub, the link a student can click goes through the proxy.
+    shown = k.run("import os; os.environ['JUPYTERHUB_SERVICE_PREFIX'] = '/user/ada/'\n"
+                  "hub = launch('hello_wsgi.py', 'wsgiref'); print(hub.port)")
+    port = shown.split()[-1]
+    if f'<a href="/user/ada/proxy/{port}/" target="_blank">' not in shown:
+        failed.append(f"no clickable proxy link on a hub: {shown!r}")
     k.run("stop_all()")
     assert not failed, "\n".join(failed)
