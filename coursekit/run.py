@@ -4,14 +4,13 @@ Started by coursekit.servers as a separate process, as a file rather than a modu
 imports only the standard library and the server. It imports the student's file itself first, so an
 error there shows the student's own lines only, and a wrong kind is named before any server starts.
 """
-import inspect
 import os
 import sys
-import traceback
 import types
 from pathlib import Path
 
 HOST = "127.0.0.1"
+CO_COROUTINE = 0x80  # the code flag of an `async def` function (inspect.CO_COROUTINE)
 # What each kind serves, and which kind to use for each sort of app.
 SERVES = {"wsgiref": ("wsgi", "flask"), "gunicorn": ("wsgi", "flask"), "flask": ("flask",),
           "uvicorn": ("asgi",), "aiohttp": ("aiohttp", "factory")}
@@ -30,6 +29,8 @@ def load_app(file, attr):
         # Compiled under its short name, so tracebacks read the same wherever the course lives.
         exec(compile(path.read_bytes(), path.name, "exec"), module.__dict__)
     except Exception as error:
+        import traceback  # only now: every import here delays the server's start
+
         # Show the student's own lines only, not this runner's frames.
         exc = traceback.TracebackException.from_exception(error)
         exc.stack = traceback.StackSummary.from_list(
@@ -51,16 +52,20 @@ def sort_of(app):
         return "asgi", f"a {type(app).__name__} app (ASGI)"
     if "aiohttp" in tops:
         return "aiohttp", "an aiohttp Application"
-    if inspect.isclass(app) or not callable(app):
+    # Read from the code object, not with `inspect`, whose import would slow every start.
+    if isinstance(app, types.FunctionType):
+        call, params = app, 0
+    elif isinstance(app, types.MethodType):
+        call, params = app.__func__, -1
+    else:  # an object with __call__ (self is not a parameter the server passes)
+        call, params = getattr(type(app), "__call__", None), -1
+    code = getattr(call, "__code__", None)
+    if isinstance(app, type) or code is None:
         return "unknown", "something else"
-    try:
-        count = len(inspect.signature(app).parameters)
-    except (TypeError, ValueError):
-        return "unknown", "something else"
-    if count == 0:
+    params += code.co_argcount
+    if params == 0:
         return "factory", "an app factory"
-    call = app if inspect.isroutine(app) else getattr(app, "__call__", None)
-    if inspect.iscoroutinefunction(call):
+    if code.co_flags & CO_COROUTINE:
         return "asgi", "an ASGI app (an async function)"
     return "wsgi", "a WSGI app (a plain function)"
 
