@@ -402,24 +402,76 @@ def _wrong_port(server, ports):
 def _check_listener(server):
     """The port answers: is it this server, on loopback only? (Someone else may have taken it.)"""
     try:
-        family = [psutil.Process(server.process.pid)]
-        sockets = [c for c in family[0].net_connections("tcp") if c.laddr.port == server.port
-                   and c.status == psutil.CONN_LISTEN]
+        sockets = {a for a, p in listening_sockets([server.process.pid]) if p == server.port}
         if not sockets:  # a worker or child may hold it
-            family = family[0].children(recursive=True)
-            sockets = [c for p in family for c in _listening(p) if c.laddr.port == server.port]
+            family = [c.pid for c in psutil.Process(server.process.pid).children(recursive=True)]
+            sockets = {a for a, p in listening_sockets(family) if p == server.port}
     except psutil.AccessDenied:
         return  # cannot tell (some systems hide sockets): trust the answer
     except psutil.NoSuchProcess:
-        sockets = []
+        sockets = set()
     if not sockets:
         raise _PortTaken()
-    wide = {c.laddr.ip for c in sockets} & {"0.0.0.0", "::"}
+    wide = sockets & {"0.0.0.0", "::"}
     if wide:
         raise ServerError(
             f"{server.name} listens on {wide.pop()}, every address of this machine, not only on "
             f"{HOST}. On a shared host (JupyterHub) anyone who can reach the machine could then use "
             f"your server, and its bugs. Bind to {HOST} (the HOST environment variable holds it).")
+
+
+def listening_sockets(pids: list[int]) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket these processes listen on. On Linux, the sockets are
+    asked of the kernel the way `ss -l` does: psutil reads every connection of the machine, which
+    takes tens of milliseconds on a busy one."""
+    if not sys.platform.startswith("linux"):
+        return {(c.laddr.ip, c.laddr.port) for pid in pids for c in _listening(psutil.Process(pid))}
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(int(link[8:-1]))
+        except OSError:
+            pass
+    if not inodes:
+        return set()
+    try:
+        return {(ip, port) for ip, port, inode in _kernel_listeners() if inode in inodes}
+    except OSError:  # no sock_diag here: the slow way
+        return {(c.laddr.ip, c.laddr.port) for pid in pids for c in _listening(psutil.Process(pid))}
+
+
+def _kernel_listeners():
+    """(address, port, inode) of every listening TCP socket, from Linux's sock_diag netlink."""
+    import struct
+
+    found = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as link:  # NETLINK_SOCK_DIAG
+        link.settimeout(1)
+        for family in (socket.AF_INET, socket.AF_INET6):
+            # inet_diag_req_v2: family, protocol, extensions, pad, states (LISTEN), a zeroed socket id
+            request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << 10) + bytes(48)
+            # nlmsghdr: length, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, port id
+            link.send(struct.pack("=IHHII", 16 + len(request), 20, 0x301, 1, 0) + request)
+            done = False
+            while not done:
+                data, offset = link.recv(65536), 0
+                while offset + 16 <= len(data):
+                    length, kind = struct.unpack_from("=IH", data, offset)
+                    if kind in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
+                        done = True
+                        break
+                    # inet_diag_msg: family, state, timer, retrans, then the socket id
+                    # (sport, dport, src[16], dst[16], if, cookie[8]), then 5 u32 ending in the inode
+                    body = offset + 16
+                    port = struct.unpack_from("!H", data, body + 4)[0]
+                    raw = data[body + 8: body + 8 + (4 if family == socket.AF_INET else 16)]
+                    inode = struct.unpack_from("=I", data, body + 68)[0]
+                    found.append((socket.inet_ntop(family, raw), port, inode))
+                    offset += (length + 3) & ~3
+    return found
 
 
 def _listening(proc):
@@ -432,11 +484,10 @@ def _listening(proc):
 def listening_ports(pid: int) -> set[int]:
     """Ports that a process or any of its children listen on."""
     try:
-        root = psutil.Process(pid)
-        family = [root, *root.children(recursive=True)]
+        family = [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
     except psutil.NoSuchProcess:
         return set()
-    return {c.laddr.port for proc in family for c in _listening(proc)}
+    return {port for _, port in listening_sockets(family)}
 
 
 def _holder(port):
