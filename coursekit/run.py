@@ -11,6 +11,7 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 CO_COROUTINE = 0x80  # the code flag of an `async def` function (inspect.CO_COROUTINE)
+CO_VARARGS = 0x04  # a function taking *args (inspect.CO_VARARGS)
 # What each kind serves, and which kind to use for each sort of app.
 SERVES = {"wsgiref": ("wsgi", "flask"), "gunicorn": ("wsgi", "flask"), "flask": ("flask",),
           "uvicorn": ("asgi",), "aiohttp": ("aiohttp", "factory")}
@@ -60,8 +61,8 @@ def sort_of(app):
     else:  # an object with __call__ (self is not a parameter the server passes)
         call, params = getattr(type(app), "__call__", None), -1
     code = getattr(call, "__code__", None)
-    if isinstance(app, type) or code is None:
-        return "unknown", "something else"
+    if isinstance(app, type) or code is None or code.co_flags & CO_VARARGS:
+        return "unknown", "something else"  # a class, a builtin, or a wrapper taking *args
     params += code.co_argcount
     if params == 0:
         return "factory", "an app factory"

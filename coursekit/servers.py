@@ -132,9 +132,10 @@ class Server:
         """Any request, with a deadline; a failure raises RequestFailed, explained in words."""
         import requests  # imported here so that `import coursekit.servers` stays quick
 
+        failures = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
         try:
             return requests.request(method, self.url + path.lstrip("/"), timeout=timeout, **kwargs)
-        except requests.RequestException as error:
+        except failures as error:
             raise explained(error, f"{method} {path} on {self.name}", log_tail(self.log_path)) from None
 
     def wait_for_log(self, text: str, timeout: float = 5) -> str:
@@ -491,12 +492,15 @@ def listening_ports(pid: int) -> set[int]:
 
 
 def _holder(port):
-    """Who listens on `port` (a sentence), or '' if nothing answers there."""
+    """Who listens on `port` (a few words), or '' if nothing answers there."""
     if not port_is_listening(port):
         return ""
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        if any(c.laddr.port == port for c in _listening(proc)):
-            return f"pid {proc.pid} ({' '.join(proc.info['cmdline'] or [])[:80]})"
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+                return f"pid {conn.pid} ({' '.join(psutil.Process(conn.pid).cmdline())[:80]})"
+    except psutil.Error:
+        pass
     return "a process this account cannot see"
 
 

@@ -316,3 +316,24 @@ def test_a_fixed_port_already_taken_is_explained(app_file):
 def test_every_servers_wording_of_a_taken_port_is_recognised(log):
     assert servers.port_in_use(log)
     assert not servers.port_in_use("Listening at: http://127.0.0.1:5000")
+
+
+def test_wrapped_apps_are_not_mistaken_for_another_kind(tmp_path):
+    (tmp_path / "validated.py").write_text(
+        "from wsgiref.validate import validator\n"
+        "def plain(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'checked']\n"
+        "app = validator(plain)  # takes *args: neither a factory nor ASGI\n")
+    assert launch(tmp_path / "validated.py", "wsgiref", quiet=True).get("/").text == "checked"
+
+
+def test_a_request_failure_explained_by_a_handle_reads_the_same_in_a_check(app_file):
+    from coursekit.explain import connection_problem
+
+    server = launch(app_file("hello_wsgi.py"), "wsgiref", quiet=True)
+    server.stop()
+    with pytest.raises(ServerError) as error:
+        server.get("/")
+    assert connection_problem(error.value) == error.value.explanation
+    assert "was refused" in error.value.explanation
