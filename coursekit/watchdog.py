@@ -54,6 +54,8 @@ def add_descendants(found):
 def stop_servers(servers, grace=3.0):
     """Stop servers given as (leader pid, token) pairs, all at once: SIGTERM to every process of
     each, SIGKILL to whatever is left after `grace` seconds. Returns the processes still alive."""
+    if not servers:
+        return []
     leaders, tokens = {pid for pid, _ in servers}, {token for _, token in servers if token}
     found = members(leaders, tokens)
     for deadline, hard in ((grace, False), (3.0, True)):
