@@ -356,7 +356,13 @@ def _wait_until_ready(server, spec, deadline, timeout):
         now = time.monotonic()
         if now >= look:  # listening somewhere else? Say so now, not at the deadline.
             look = now + 0.25
-            ports = listening_ports(server.process.pid) - {server.port}
+            sockets = listening_sockets(_family(server.process.pid))
+            unreachable = {a for a, p in sockets if p == server.port} - {HOST, "0.0.0.0", "::"}
+            if unreachable:  # its port, but an address that 127.0.0.1 does not reach
+                raise ServerError(f"{server.name} listens on {unreachable.pop()}, port {server.port}, "
+                                  f"where {HOST} cannot reach it. Bind to {HOST} (the HOST "
+                                  "environment variable holds it).")
+            ports = {p for _, p in sockets} - {server.port}
             if ports and ports & elsewhere:
                 raise _wrong_port(server, ports)
             elsewhere = ports
@@ -371,6 +377,13 @@ def _wait_until_ready(server, spec, deadline, timeout):
         raise _wrong_port(server, other)
     raise ServerError(f"{server.name} did not answer on port {server.port} within {timeout} s. "
                       f"The end of its log:\n{log_tail(server.log_path) or '(its log is empty)'}")
+
+
+def _family(pid):
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _wrong_port(server, ports):
