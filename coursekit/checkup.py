@@ -7,7 +7,8 @@ from pathlib import Path
 
 import psutil
 
-from coursekit.watchdog import kill_group
+from coursekit.urls import proxied
+from coursekit.watchdog import stop_servers
 
 COURSE = Path(__file__).resolve().parent.parent
 PINS = COURSE / "requirements.in"
@@ -38,7 +39,7 @@ def guarded_kernels():
 
 def stale_servers(course=COURSE):
     """Servers of this course (run from a folder inside it) that nothing will ever stop: their
-    kernel is gone and so is its watchdog."""
+    kernel is gone and so is its watchdog. Each is (pid, name)."""
     guarded, stale = guarded_kernels(), []
     for proc in psutil.process_iter(["pid", "environ", "cwd"]):
         env = proc.info.get("environ") or {}
@@ -86,8 +87,7 @@ def problems(fix=False, course=COURSE):
                              "ask your instructor (a firewall or sandbox may forbid it)."))
     stale = stale_servers(course)
     if stale and fix:
-        for pid, _ in stale:
-            kill_group(pid)
+        stop_servers([(pid, None) for pid, _ in stale])  # children that left are stale too
         lines.append((True, f"Stopped {len(stale)} server(s) left behind by an earlier kernel."))
     elif stale:
         names = ", ".join(sorted(name for _, name in stale))
@@ -95,14 +95,14 @@ def problems(fix=False, course=COURSE):
                              "Fix: run doctor(fix=True) to stop them."))
     else:
         lines.append((True, "No server is left behind by an earlier kernel."))
-    if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
-        try:
-            metadata.version("jupyter-server-proxy")
-            lines.append((True, "On JupyterHub: servers open in your browser through "
-                                "jupyter-server-proxy (the URL ends in /proxy/PORT/)."))
-        except metadata.PackageNotFoundError:
-            lines.append((False, "On JupyterHub, but jupyter-server-proxy is missing: your browser "
-                                 "cannot reach the servers. Ask your instructor to install it."))
+    through_proxy, why = proxied()
+    if through_proxy:
+        lines.append((True, f"Server links open through jupyter-server-proxy (.../proxy/PORT/): {why}."))
+    elif os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        lines.append((False, f"Your browser cannot reach the servers: {why}. Ask your instructor "
+                             "to install jupyter-server-proxy."))
+    else:
+        lines.append((True, f"Server links open directly at http://127.0.0.1:PORT/: {why}."))
     return lines
 
 

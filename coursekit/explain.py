@@ -7,6 +7,8 @@ import requests
 
 def connection_problem(error):
     """What a failed request to the student's server means, in words a student can act on."""
+    if getattr(error, "explanation", None):  # a server handle has explained it already
+        return error.explanation
     text = repr(error).lower()
     if isinstance(error, (requests.Timeout, TimeoutError)) or "timed out" in text:
         return ("your server did not answer in time: is a handler stuck in a loop, waiting to read "

@@ -1,15 +1,22 @@
-"""Serve an app file with a framework's own server: `python run.py KIND FILE ATTR PORT`.
+"""Serve an app file with a server: `python run.py KIND FILE ATTR PORT [SERVER ARGS...]`.
 
 Started by coursekit.servers as a separate process, as a file rather than a module so that it
-imports only the standard library and the framework (a quick start).
+imports only the standard library and the server. It imports the student's file itself first, so an
+error there shows the student's own lines only, and a wrong kind is named before any server starts.
 """
 import os
 import sys
-import traceback
 import types
 from pathlib import Path
 
 HOST = "127.0.0.1"
+CO_COROUTINE = 0x80  # the code flag of an `async def` function (inspect.CO_COROUTINE)
+CO_VARARGS = 0x04  # a function taking *args (inspect.CO_VARARGS)
+# What each kind serves, and which kind to use for each sort of app.
+SERVES = {"wsgiref": ("wsgi", "flask"), "gunicorn": ("wsgi", "flask"), "flask": ("flask",),
+          "uvicorn": ("asgi",), "aiohttp": ("aiohttp", "factory")}
+USE = {"wsgi": "kind='wsgiref' or kind='gunicorn'", "flask": "kind='flask' (or 'gunicorn')",
+       "asgi": "kind='uvicorn'", "aiohttp": "kind='aiohttp'"}
 
 
 def load_app(file, attr):
@@ -18,24 +25,62 @@ def load_app(file, attr):
     sys.path.insert(0, str(path.resolve().parent))
     module = types.ModuleType(path.stem)
     module.__file__ = str(path.resolve())
-    sys.modules[path.stem] = module
+    sys.modules[path.stem] = module  # gunicorn and uvicorn then import this very module by name
     try:
         # Compiled under its short name, so tracebacks read the same wherever the course lives.
         exec(compile(path.read_bytes(), path.name, "exec"), module.__dict__)
     except Exception as error:
+        import traceback  # only now: every import here delays the server's start
+
         # Show the student's own lines only, not this runner's frames.
         exc = traceback.TracebackException.from_exception(error)
         exc.stack = traceback.StackSummary.from_list(
             [f for f in exc.stack if f.filename != __file__])
         sys.exit("".join(exc.format()))
     try:
-        return getattr(module, attr)
+        return getattr(module, attr.split("(")[0])
     except AttributeError:
         sys.exit(f"{path.name} defines no {attr!r}: name your application {attr!r} "
                  f"or pass app='...' to launch().")
 
 
-def serve_wsgiref(app, port):
+def sort_of(app):
+    """(sort, words): what kind of app this is, judged without calling it."""
+    tops = {cls.__module__.split(".")[0] for cls in type(app).__mro__}
+    if "flask" in tops:
+        return "flask", "a Flask app"
+    if tops & {"fastapi", "starlette"}:
+        return "asgi", f"a {type(app).__name__} app (ASGI)"
+    if "aiohttp" in tops:
+        return "aiohttp", "an aiohttp Application"
+    # Read from the code object, not with `inspect`, whose import would slow every start.
+    if isinstance(app, types.FunctionType):
+        call, params = app, 0
+    elif isinstance(app, types.MethodType):
+        call, params = app.__func__, -1
+    else:  # an object with __call__ (self is not a parameter the server passes)
+        call, params = getattr(type(app), "__call__", None), -1
+    code = getattr(call, "__code__", None)
+    if isinstance(app, type) or code is None or code.co_flags & CO_VARARGS:
+        return "unknown", "something else"  # a class, a builtin, or a wrapper taking *args
+    params += code.co_argcount
+    if params == 0:
+        return "factory", "an app factory"
+    if code.co_flags & CO_COROUTINE:
+        return "asgi", "an ASGI app (an async function)"
+    return "wsgi", "a WSGI app (a plain function)"
+
+
+def check_kind(kind, app, file, attr, args):
+    sort, words = sort_of(app)
+    if kind == "uvicorn" and "--interface" in args:
+        return
+    if sort != "unknown" and sort not in SERVES[kind]:
+        sys.exit(f"{file}'s {attr} is {words}, which kind={kind!r} cannot serve: launch it "
+                 f"with {USE.get(sort, 'another kind')}.")
+
+
+def serve_wsgiref(app, port, module, attr, args):
     from wsgiref.simple_server import WSGIServer, make_server
 
     class Server(WSGIServer):
@@ -46,7 +91,7 @@ def serve_wsgiref(app, port):
         httpd.serve_forever()
 
 
-def serve_flask(app, port):
+def serve_flask(app, port, module, attr, args):
     if os.environ.get("COURSEKIT_URL_PREFIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -55,7 +100,7 @@ def serve_flask(app, port):
     app.run(host=HOST, port=port, debug=False, use_reloader=False)
 
 
-def serve_aiohttp(app, port):
+def serve_aiohttp(app, port, module, attr, args):
     from aiohttp import web
 
     if callable(app) and not isinstance(app, web.Application):
@@ -63,14 +108,32 @@ def serve_aiohttp(app, port):
     web.run_app(app, host=HOST, port=port)
 
 
-def main(kind, file, attr, port):
+def serve_gunicorn(app, port, module, attr, args):
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = ["gunicorn", f"{module}:{attr}", "--bind", f"{HOST}:{port}", *args]
+    run()
+
+
+def serve_uvicorn(app, port, module, attr, args):
+    import uvicorn.main
+
+    prefix = os.environ.get("COURSEKIT_URL_PREFIX", "").rstrip("/")
+    root = ["--root-path", prefix] if prefix else []
+    uvicorn.main.main([f"{module}:{attr}", "--host", HOST, "--port", str(port), *root, *args],
+                      prog_name="uvicorn")
+
+
+def main(kind, file, attr, port, *args):
     app = load_app(file, attr)
-    serve = {"wsgiref": serve_wsgiref, "flask": serve_flask, "aiohttp": serve_aiohttp}[kind]
-    serve(app, int(port))
+    check_kind(kind, app, file, attr, args)
+    serve = {"wsgiref": serve_wsgiref, "flask": serve_flask, "aiohttp": serve_aiohttp,
+             "gunicorn": serve_gunicorn, "uvicorn": serve_uvicorn}[kind]
+    serve(app, int(port), Path(file).stem, attr, list(args))
 
 
 if __name__ == "__main__":
     try:
-        main(*sys.argv[1:5])
+        main(*sys.argv[1:])
     except KeyboardInterrupt:
         pass

@@ -1,133 +1,241 @@
 """Start a server file as its own process, wait until it answers, and stop it without leftovers.
 
-Each server gets a port the OS picked, its own process group (so reloaders and workers die
-with it) and a log file; a small watchdog process kills it if the kernel dies without cleaning up.
+Each server gets a port the OS picked, its own process group, a log file that nobody else writes,
+and a place on a small watchdog's list: if the kernel dies, the watchdog stops it. A server leaves
+that list only once every process of it (children that left its group included) is gone.
 """
+from __future__ import annotations
+
 import atexit
+import itertools
 import os
-import signal
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from coursekit.urls import browser_url, proxy_prefix
+from coursekit.explain import connection_problem
+from coursekit.ports import (HOST, free_port, listening_ports, listening_sockets, port_in_use,
+                             port_is_listening, who_listens)
+from coursekit.urls import announce, proxy_prefix
+from coursekit.watchdog import LOG_DROPPED, TOKEN, stop_servers
 
-HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
-KINDS = ("script", "wsgiref", "gunicorn", "uvicorn", "flask", "aiohttp", "django")
+RUNNER = ("{runner}", "{kind}", "{file}", "{app}", "{port}")  # coursekit/run.py serves the app
 LOG_TAIL_LINES = 25
-_running = {}  # name -> Server, for this kernel
+_running: dict[str, Server] = {}  # name -> Server, for this kernel
 _watchdog = None
 _watchdog_lock = threading.Lock()  # launches may come from several threads
-_also_stop = []  # callables that stop servers on the kernel's own loop (coursekit.inkernel)
+_also_stop: list = []  # callables that stop servers on the kernel's own loop (coursekit.inkernel)
+
+
+@dataclass(frozen=True)
+class Kind:
+    command: tuple  # after the interpreter; {file} {app} {port} {host} {runner} {kind} filled in
+    root_path: str  # how a JupyterHub proxy prefix (COURSEKIT_URL_PREFIX) reaches the app
+    imports: tuple = ()  # the server's own modules: a student's file must not take their names
+    by_module: bool = False  # the server imports the file by module name (so it must be one)
+    ready_log: str = ""  # besides the port answering, a line the log must show
+
+
+KINDS = {
+    "script": Kind(("{file}",), "COURSEKIT_URL_PREFIX in its environment; the script decides"),
+    "wsgiref": Kind(RUNNER, "COURSEKIT_URL_PREFIX in its environment", ("wsgiref",)),
+    # gunicorn binds every --bind before it says "Listening at:"; an extra one may still be retrying.
+    "gunicorn": Kind(RUNNER, "COURSEKIT_URL_PREFIX in its environment", ("gunicorn",),
+                     by_module=True, ready_log="Listening at:"),
+    "uvicorn": Kind(RUNNER, "--root-path PREFIX: FastAPI builds /docs links from it; a raw ASGI "
+                    "app strips scope['root_path'] from scope['path'], as the ASGI spec says",
+                    ("uvicorn", "fastapi", "starlette"), by_module=True),
+    "flask": Kind(RUNNER, "Werkzeug's ProxyFix trusts the proxy's X-Forwarded-Prefix",
+                  ("flask", "werkzeug", "jinja2")),
+    "aiohttp": Kind(RUNNER, "COURSEKIT_URL_PREFIX in its environment", ("aiohttp",)),
+    "django": Kind(("{file}", "runserver", "{host}:{port}", "--noreload"),
+                   "settings.py sets FORCE_SCRIPT_NAME from COURSEKIT_URL_PREFIX", ("django",)),
+}
+# Names students try that are not kinds, and the kind that serves such an app.
+KIND_ADVICE = {"fastapi": "uvicorn", "starlette": "uvicorn", "asgi": "uvicorn", "wsgi": "wsgiref",
+               "werkzeug": "flask", "socket": "script", "python": "script", "manage.py": "django"}
+RESERVED_ENV = ("PORT", "HOST", "COURSEKIT_SERVER", "COURSEKIT_KERNEL_PID", TOKEN)
 
 
 class ServerError(RuntimeError):
-    """A server did not start or stop as asked; the message carries the tail of its log."""
+    """A server did not start, stop or answer as asked; the message says why in plain words."""
 
     def _render_traceback_(self):
         # IPython shows this instead of a traceback through the toolkit's own frames.
         return [f"ServerError: {self}"]
 
 
+class RequestFailed(ServerError):
+    """A request to a server failed; also an instance of the client library's own exception."""
+
+
+_request_errors: dict[type, type] = {}
+
+
+def explained(error: Exception, where: str, tail: str = "") -> RequestFailed:
+    """The client library's `error` as a RequestFailed that reads as a sentence (and still is an
+    instance of the original class, so `except requests.Timeout` keeps working)."""
+    base = type(error)
+    cls = _request_errors.setdefault(base, type(base.__name__, (RequestFailed, base), {}))
+    text = f"{where}: {connection_problem(error)}"
+    if tail and "log is shown below" in text:
+        text += f"\nThe end of its log:\n{tail}"
+    failure = cls(text)
+    failure.explanation = connection_problem(error)
+    failure.request, failure.response = getattr(error, "request", None), getattr(error, "response", None)
+    return failure
+
+
 class Server:
     """A running server: its URL, its log, and how to talk to it and stop it."""
 
-    def __init__(self, name, kind, process, port, log_path):
-        self.name, self.kind, self.process, self.port = name, kind, process, port
-        self.log_path = log_path
+    def __init__(self, name, kind, path, process, port, log_path, token):
+        self.name, self.kind, self.path, self.process, self.port = name, kind, path, process, port
+        self.log_path, self.token = log_path, token
         self.url = f"http://{HOST}:{port}/"
-        self.browser_url = browser_url(port)
 
     def __repr__(self):
         state = "running" if self.alive() else "stopped"
         return f"<Server {self.name!r} ({self.kind}) {state} at {self.url}>"
 
-    def alive(self):
+    @property
+    def browser_url(self) -> str:
+        from coursekit.urls import browser_url
+        return browser_url(self.port)
+
+    def alive(self) -> bool:
         return self.process.poll() is None
 
-    def get(self, path="/", **kwargs):
+    def connect(self, timeout: float = 5) -> socket.socket:
+        """A raw TCP connection to the server, every read and write with a deadline of `timeout` s."""
+        try:
+            return socket.create_connection((HOST, self.port), timeout=timeout)
+        except OSError as error:
+            raise explained(error, f"connecting to {self.name}", log_tail(self.log_path)) from None
+
+    def get(self, path: str = "/", **kwargs):
         """GET a path on this server, with a deadline; returns a requests.Response."""
         return self.request("GET", path, **kwargs)
 
-    def post(self, path="/", **kwargs):
+    def post(self, path: str = "/", **kwargs):
+        """POST to a path on this server, with a deadline; returns a requests.Response."""
         return self.request("POST", path, **kwargs)
 
-    def request(self, method, path="/", timeout=5, **kwargs):
-        import requests  # imported here so that `import coursekit` stays quick
+    def request(self, method: str, path: str = "/", timeout: float = 5, **kwargs):
+        """Any request, with a deadline; a failure raises RequestFailed, explained in words."""
+        import requests  # imported here so that `import coursekit.servers` stays quick
 
-        return requests.request(method, self.url + path.lstrip("/"), timeout=timeout, **kwargs)
+        failures = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+        try:
+            return requests.request(method, self.url + path.lstrip("/"), timeout=timeout, **kwargs)
+        except failures as error:
+            raise explained(error, f"{method} {path} on {self.name}", log_tail(self.log_path)) from None
 
-    def log(self, lines=LOG_TAIL_LINES):
-        """Print the last lines of the server's log."""
-        print(log_tail(self.log_path, lines) or f"({self.log_path} is empty)")
-
-    def stop(self, timeout=5):
-        """Stop the server's whole process group and wait until its port is free."""
-        if _running.get(self.name) is self:  # an old handle must not unregister its successor
-            del _running[self.name]
-        _watch("del", self.process.pid)
-        kill_group(self.process, timeout)
+    def wait_for_log(self, text: str, timeout: float = 5) -> str:
+        """Wait until the log shows `text` and return the line holding it (servers log after acting)."""
         deadline = time.monotonic() + timeout
-        while port_is_listening(self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        pause = 0.002
+        while True:
+            for line in _read(self.log_path).splitlines():
+                if text in line:
+                    return line
+            if time.monotonic() >= deadline:
+                raise ServerError(f"{self.name}'s log did not show {text!r} within {timeout} s. "
+                                  f"The end of its log:\n{log_tail(self.log_path) or '(its log is empty)'}")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def log(self, lines: int = LOG_TAIL_LINES) -> None:
+        """Print the last lines of the server's log (a log is capped at 4 MB: older lines go first)."""
+        if _read(self.log_path, 200).startswith(LOG_DROPPED):
+            print(f"(older lines were dropped: a log is capped at 4 MB; {self.log_path} keeps the newest)")
+        print(log_tail(self.log_path, lines) or "(its log is empty)")
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stop every process of the server (SIGTERM, then SIGKILL after `timeout` s) and wait until
+        they are gone; only then is it forgotten, so an interrupted stop() leaves nothing unguarded."""
+        left = stop_servers([(self.process.pid, self.token)], grace=timeout)
+        self.process.poll()  # reap the leader
+        if left:
+            pids = ", ".join(str(p.pid) for p in left)
+            raise ServerError(f"{self.name}: processes {pids} still run after SIGKILL (stuck in the "
+                              "kernel of the OS?). The watchdog will keep trying when this kernel exits.")
+        _forget(self)
+        holder = who_listens(self.port)
+        if holder:
+            raise ServerError(f"{self.name} has stopped, but port {self.port} still answers: {holder} "
+                              "listens on it. That process is not part of this server; stop it yourself.")
 
 
-def launch(path, kind="script", app="app", name=None, timeout=15, args=(), env=None, quiet=False):
+def launch(path: str | Path, kind: str = "script", app: str = "app", name: str | None = None,
+           timeout: float = 15, args: list[str] | tuple = (), env: dict[str, str] | None = None,
+           quiet: bool = False) -> Server:
     """Start the server in `path` on a free loopback port and return it once it answers.
 
     kind: script (reads PORT from the environment), wsgiref, gunicorn, uvicorn, flask,
     aiohttp, or django (path is manage.py). app: the module attribute that holds the app.
     """
-    path = Path(path)
-    if kind not in KINDS:
-        raise ServerError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    if not path.is_file():
-        raise ServerError(f"{path} does not exist yet. Run the cell that writes it first.")
+    path, spec = _checked(path, kind, name, args, env)
     name = name or path.stem
-    if name in _running:  # the cell ran again: a clean restart
-        _running[name].stop()
-    log_path = path.with_name(f"{name}.log")
+    old = _running.get(name)
+    if old is not None:
+        if old.path != path and old.alive():
+            raise ServerError(f"A server named {name!r} is already running from {old.path}. Give this "
+                              f"one its own name: launch({str(path)!r}, ..., name='...').")
+        old.stop()  # the cell ran again: a clean restart
+    deadline = time.monotonic() + timeout  # one deadline, however many ports it takes
     for attempt in range(3):
-        port = free_port()
-        server = _start(path, kind, app, name, port, log_path, list(args), env or {})
+        server = _start(path, kind, spec, app, name, list(args), env or {})
         try:
-            _wait_until_ready(server, timeout)
+            _wait_until_ready(server, spec, deadline, timeout)
         except _PortTaken:
-            server.stop()
-            continue  # another program grabbed the port between our pick and its bind
+            server.stop(timeout=0.5)  # a server that failed to start needs no graceful shutdown
+            if time.monotonic() < deadline:
+                continue  # another program grabbed the port between our pick and its bind
+            break
         except BaseException:
-            server.stop()
+            server.stop(timeout=0.5)
             raise
         if not quiet:
-            print(f"{name} ({kind}) is running at {server.url}")
-        if not quiet and server.browser_url != server.url:
-            print(f"Open it in your browser at {server.browser_url}")
+            announce(name, kind, server.url, server.port)
         return server
-    raise ServerError(f"{name} found its port already in use 3 times in a row. If it listens on a "
-                      "fixed port, make it read the port from the PORT environment variable. "
-                      f"The end of its log:\n{log_tail(log_path)}")
+    tries = "3 times in a row" if attempt == 2 else "and ran out of time"
+    raise ServerError(f"{name} found its port already in use {tries}. If it listens on "
+                      "a fixed port, make it read the port from the PORT environment variable. "
+                      f"The end of its log:\n{log_tail(server.log_path)}")
 
 
-def running():
+def running() -> list[Server]:
     """The servers this kernel started and has not stopped yet."""
+    _guard_all()  # a watchdog that died is replaced, and takes over every server
     return [s for s in _running.values() if s.alive()]
 
 
-def stop_all():
-    """Stop every server this kernel started (the last cell of each notebook calls this)."""
+def stop_all(timeout: float = 5) -> None:
+    """Stop every server this kernel started, all at once (the last cell of each notebook calls this)."""
     global _watchdog
-    for stop in _also_stop:
+    for stop in _also_stop:  # servers on the kernel's own loop (coursekit.inkernel)
         stop()
-    for server in list(_running.values()):
-        server.stop()
+    servers = list(_running.values())
+    left = servers and stop_servers([(s.process.pid, s.token) for s in servers], grace=timeout)
+    for server in servers:
+        server.process.poll()
+    if left:  # sort out which server is stuck, and say so
+        for server in servers:
+            server.stop(timeout=0.5)
+    for server in servers:
+        _forget(server)
     with _watchdog_lock:
-        if _watchdog is not None:  # nothing left to guard: let the watchdog exit too
+        if not _running and _watchdog is not None:  # nothing left to guard: let it exit too
             _watchdog.stdin.close()
             _watchdog.wait(5)
             _watchdog = None
@@ -139,60 +247,91 @@ def also_on_stop_all(stop):
         _also_stop.append(stop)
 
 
-def free_port():
-    """A port on 127.0.0.1 that nothing listens on right now, picked by the OS."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def _stop_at_exit():
+    # A kernel that shuts down is killed ~2.5 s later: be quick. Whatever is cut off, the watchdog ends.
+    stop_all(timeout=1)
 
 
-def port_is_listening(port):
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+def _checked(path, kind, name, args, env):
+    """Refuse, with a sentence, what cannot work; return the resolved path and the kind's row."""
+    if kind not in KINDS:
+        advice = KIND_ADVICE.get(str(kind).lower())
+        if advice:
+            raise ServerError(f"kind={kind!r} is not a kind of server: such an app runs under "
+                              f"{advice}, so launch it with kind={advice!r}.")
+        raise ServerError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    spec = KINDS[kind]
+    path = Path(path)
+    if path.is_dir():
+        raise ServerError(f"{path} is a folder; give the server's file"
+                          + (" (for Django, its manage.py)." if kind == "django" else "."))
+    if not path.is_file():
+        raise ServerError(f"{path} does not exist yet. Run the cell that writes it first.")
+    path = path.resolve()
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ServerError(f"name={name!r} cannot name a server: it names its log file too, so use "
+                          "letters, digits, '_', '-' and '.' only (no slashes or spaces).")
+    if isinstance(args, str):
+        raise ServerError(f"args must be a list of strings, such as {args.split()!r}; got a string.")
+    taken = sorted(set(env or {}) & set(RESERVED_ENV))
+    if taken:
+        raise ServerError(f"env sets {', '.join(taken)}, which launch() sets itself: the port is "
+                          "picked free each time (read it from PORT). Leave it out of env.")
+    stem = path.stem
+    if stem in spec.imports or stem in sys.stdlib_module_names or stem == "coursekit":
+        raise ServerError(f"{path.name} has the name of a module that Python or the server needs "
+                          f"({stem}): `import {stem}` would find your file instead. Rename it, for "
+                          f"example to my_{stem}.py.")
+    if spec.by_module and not stem.isidentifier():
+        better = re.sub(r"\W", "_", stem)
+        better = better if better.isidentifier() else f"app_{better}"
+        raise ServerError(f"{kind} imports {path.name} as the module {stem!r}, which Python cannot "
+                          f"import: a module name has only letters, digits and '_', and does not "
+                          f"start with a digit. Rename the file, for example to {better}.py.")
+    return path, spec
 
 
-def command_for(path, kind, app, port, args):
-    """The command line that serves `path` as `kind` on `port`."""
-    # The process runs in the file's folder, so the file is named without its folder: tracebacks
-    # in the log then read the same wherever the course was cloned.
-    py, module, folder = sys.executable, path.stem, str(path.parent.resolve())
-    runner = str(HERE / "run.py")
-    if kind == "script":
-        return [py, path.name, *args]
-    if kind in ("wsgiref", "flask", "aiohttp"):
-        return [py, runner, kind, path.name, app, str(port), *args]
-    if kind == "gunicorn":
-        return [py, "-m", "gunicorn", f"{module}:{app}", "--chdir", folder,
-                "--bind", f"{HOST}:{port}", *args]
-    if kind == "uvicorn":
-        extra = ["--root-path", proxy_prefix(port).rstrip("/")] if proxy_prefix(port) else []
-        return [py, "-m", "uvicorn", f"{module}:{app}", "--app-dir", folder, "--host", HOST,
-                "--port", str(port), *extra, *args]
-    return [py, path.name, "runserver", f"{HOST}:{port}", "--noreload", *args]
+def _open_log(folder, name):
+    """A log file that no other live server writes (another kernel may run the same file)."""
+    for n in itertools.count(1):
+        path = folder / (f"{name}.log" if n == 1 else f"{name}-{n}.log")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if os.name == "nt":
+            break
+        import fcntl
+
+        try:  # the lock lives as long as any process holds this file open: the server's lifetime
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            os.close(fd)
+    os.ftruncate(fd, 0)
+    return fd, path
 
 
-def _start(path, kind, app, name, port, log_path, args, extra_env):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", HOST=HOST, PORT=str(port),
-               COURSEKIT_SERVER=name, COURSEKIT_KERNEL_PID=str(os.getpid()), **extra_env)
+def _start(path, kind, spec, app, name, args, extra_env):
+    port = free_port()
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HOST=HOST, PORT=str(port), COURSEKIT_SERVER=name,
+               COURSEKIT_KERNEL_PID=str(os.getpid()), **{TOKEN: token}, **extra_env)
+    env.pop("COURSEKIT_URL_PREFIX", None)
     if proxy_prefix(port):
         env["COURSEKIT_URL_PREFIX"] = proxy_prefix(port)
-    log = open(log_path, "wb")
-    try:  # its own process group, so that stop() ends its workers and reloaders too
-        process = subprocess.Popen(command_for(path, kind, app, port, args), cwd=path.parent,
-                                   env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, **own_process_group())
+    fields = dict(runner=str(HERE / "run.py"), kind=kind, file=path.name, app=app, port=port, host=HOST)
+    command = [sys.executable, *(part.format(**fields) for part in spec.command), *args]
+    log_fd, log_path = _open_log(path.parent, name)
+    try:  # its own process group, so that a kernel interrupt does not reach it
+        process = subprocess.Popen(command, cwd=path.parent, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log_fd, stderr=subprocess.STDOUT, **own_process_group())
     finally:
-        log.close()  # the child has its own copy
-    server = Server(name, kind, process, port, log_path)
+        os.close(log_fd)  # the server holds it (and its lock) now
+    server = Server(name, kind, path, process, port, log_path, token)
     _running[name] = server
-    _watch("add", process.pid)
+    _watch(f"add {process.pid} {token} {log_path}")
     return server
 
 
-def own_process_group():
+def own_process_group() -> dict:
     """Popen options that start a process in a new process group (POSIX) or console group (Windows)."""
     if os.name == "nt":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
@@ -203,58 +342,95 @@ class _PortTaken(Exception):
     pass
 
 
-def port_in_use(log):
-    """Does a server's log say its port was taken? (Each server words it its own way.)"""
-    log = log.lower()
-    return any(words in log for words in ("address already in use", "port is already in use",
-                                          "connection in use"))
-
-
-def _wait_until_ready(server, timeout):
-    """Poll until the server accepts connections on its port; fail fast if it dies."""
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while time.monotonic() < deadline:
+def _wait_until_ready(server, spec, deadline, timeout):
+    """Poll until the server answers on its port (fast at first); fail as soon as it cannot."""
+    pause, look = 0.001, time.monotonic() + 0.3
+    elsewhere = set()
+    while True:
         code = server.process.poll()
         if code is not None:
             tail = log_tail(server.log_path)
             if port_in_use(tail):
                 raise _PortTaken()
             raise ServerError(f"{server.name} exited with code {code} before it answered. "
-                              f"The end of its log:\n{tail}")
+                              f"The end of its log:\n{tail or '(its log is empty)'}")
         if port_is_listening(server.port):
-            if server.port not in listening_ports(server.process.pid, "tcp4"):
+            _check_listener(server)
+            if not spec.ready_log or spec.ready_log in log_tail(server.log_path, 200):
+                return
+            if port_in_use(log_tail(server.log_path)):
+                raise ServerError(f"{server.name} answers on its port {server.port}, but its log says "
+                                  "another address it was given is already in use (an extra --bind "
+                                  f"in args?). The end of its log:\n{log_tail(server.log_path)}")
+        now = time.monotonic()
+        if now >= look:  # listening somewhere else? Say so now, not at the deadline.
+            look = now + 0.25
+            sockets = listening_sockets(_family(server.process.pid))
+            unreachable = {a for a, p in sockets if p == server.port} - {HOST, "0.0.0.0", "::"}
+            if unreachable:  # its port, but an address that 127.0.0.1 does not reach
+                raise ServerError(f"{server.name} listens on {unreachable.pop()}, port {server.port}, "
+                                  f"where {HOST} cannot reach it. Bind to {HOST} (the HOST "
+                                  "environment variable holds it).")
+            ports = {p for _, p in sockets} - {server.port}
+            if ports and ports & elsewhere:
+                raise _wrong_port(server, ports)
+            elsewhere = ports
+            if port_in_use(log_tail(server.log_path)):  # gunicorn retries a taken port for 5 s
                 raise _PortTaken()
-            return
+        if now >= deadline:
+            break
         time.sleep(pause)
         pause = min(pause * 1.5, 0.02)
-    if port_in_use(log_tail(server.log_path)):  # gunicorn retries a taken port until it gives up
-        raise _PortTaken()
-    other = sorted(listening_ports(server.process.pid))
-    where = (f" It is listening on port {', '.join(map(str, other))} instead: serve on the port "
-             f"in the PORT environment variable ({server.port})." if other else "")
-    raise ServerError(f"{server.name} did not answer on port {server.port} within {timeout} s."
-                      f"{where} The end of its log:\n{log_tail(server.log_path)}")
+    other = listening_ports(server.process.pid) - {server.port}
+    if other:
+        raise _wrong_port(server, other)
+    raise ServerError(f"{server.name} did not answer on port {server.port} within {timeout} s. "
+                      f"The end of its log:\n{log_tail(server.log_path) or '(its log is empty)'}")
 
 
-def listening_ports(pid, kind="tcp"):
-    """Ports that a process or any of its children listen on (kind: tcp, or tcp4, which is quicker)."""
+def _family(pid):
     try:
-        root = psutil.Process(pid)
-        family = [root, *root.children(recursive=True)]
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
     except psutil.NoSuchProcess:
-        return set()
-    ports = set()
-    for proc in family:
-        try:
-            ports.update(c.laddr.port for c in proc.net_connections(kind)
-                         if c.status == psutil.CONN_LISTEN)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return ports
+        return []
 
 
-def log_tail(path, lines=LOG_TAIL_LINES, max_bytes=8192):
+def _wrong_port(server, ports):
+    return ServerError(f"{server.name} is listening on port {', '.join(map(str, sorted(ports)))}, not on "
+                       f"its own port {server.port}: serve on the port in the PORT environment variable. "
+                       f"The end of its log:\n{log_tail(server.log_path) or '(its log is empty)'}")
+
+
+def _check_listener(server):
+    """The port answers: is it this server, on loopback only? (Someone else may have taken it.)"""
+    try:
+        sockets = {a for a, p in listening_sockets([server.process.pid]) if p == server.port}
+        if not sockets:  # a worker or child may hold it
+            family = [c.pid for c in psutil.Process(server.process.pid).children(recursive=True)]
+            sockets = {a for a, p in listening_sockets(family) if p == server.port}
+    except psutil.AccessDenied:
+        return  # cannot tell (some systems hide sockets): trust the answer
+    except psutil.NoSuchProcess:
+        sockets = set()
+    if not sockets:
+        raise _PortTaken()
+    wide = sockets & {"0.0.0.0", "::"}
+    if wide:
+        raise ServerError(
+            f"{server.name} listens on {wide.pop()}, every address of this machine, not only on "
+            f"{HOST}. On a shared host (JupyterHub) anyone who can reach the machine could then use "
+            f"your server, and its bugs. Bind to {HOST} (the HOST environment variable holds it).")
+
+
+def _read(path, max_bytes=None):
+    try:
+        with open(path, "rb") as f:
+            return f.read(max_bytes).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def log_tail(path: str | Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 8192) -> str:
     """The last lines of a log file, read from its end so a huge log costs nothing."""
     try:
         with open(path, "rb") as f:
@@ -266,45 +442,46 @@ def log_tail(path, lines=LOG_TAIL_LINES, max_bytes=8192):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def kill_group(process, timeout=5):
-    """Ask the process group to stop, then force it; reap the leader."""
-    if os.name == "nt":
-        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)],
-                       capture_output=True, check=False)
-        process.wait(timeout)
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 5)
-        while time.monotonic() < deadline:
-            try:
-                process.wait(0.02)
-                os.killpg(process.pid, 0)  # workers of the group still alive?
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                return
-            time.sleep(0.02)
+def _forget(server):
+    """The server is confirmed gone: drop it from this kernel's list and the watchdog's."""
+    if _running.get(server.name) is server:  # an old handle must not unregister its successor
+        del _running[server.name]
+    _watch(f"del {server.process.pid}")
 
 
-def _watch(action, pid):
-    """Tell the watchdog which process groups to kill if this kernel dies."""
+def _guard_all():
+    with _watchdog_lock:
+        if _running and (_watchdog is None or _watchdog.poll() is not None):
+            _start_watchdog()
+
+
+def _start_watchdog():
+    """A new watchdog, told about every server this kernel still has (the old one may have died)."""
     global _watchdog
+    # In a group of its own, a kernel interrupt (sent to the kernel's group) misses it.
+    _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py"), str(os.getpid())],
+                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, **own_process_group())
+    atexit.unregister(_stop_at_exit)  # registered once: a graceful kernel exit stops servers
+    atexit.register(_stop_at_exit)
+    for server in _running.values():
+        _send(f"add {server.process.pid} {server.token} {server.log_path}")
+
+
+def _send(line):
+    try:
+        _watchdog.stdin.write(f"{line}\n".encode())
+        _watchdog.stdin.flush()
+    except OSError:
+        pass
+
+
+def _watch(line):
+    """Tell the watchdog which servers to stop if this kernel dies."""
     with _watchdog_lock:
         if _watchdog is None or _watchdog.poll() is not None:
-            if action == "del":
+            if line.startswith("del"):
                 return
-            # In a group of its own, a kernel interrupt (sent to the kernel's group) misses it.
-            _watchdog = subprocess.Popen([sys.executable, str(HERE / "watchdog.py"), str(os.getpid())],
-                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, **own_process_group())
-            atexit.unregister(stop_all)  # registered once: a graceful kernel exit stops servers
-            atexit.register(stop_all)
-        try:
-            _watchdog.stdin.write(f"{action} {pid}\n".encode())
-            _watchdog.stdin.flush()
-        except OSError:
-            pass
+            _start_watchdog()  # sends every server in _running, this one included
+            return
+        _send(line)

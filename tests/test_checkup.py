@@ -25,9 +25,15 @@ def test_wrong_package_version_is_named_with_its_fix(monkeypatch):
     assert "python3 course.py start" in message
 
 
-def test_jupyterhub_is_recognised(monkeypatch):
+def test_doctor_says_where_server_links_open_and_why(monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
-    assert any(ok and "On JupyterHub" in msg for ok, msg in problems())
+    assert any(ok and "through jupyter-server-proxy" in msg and "JUPYTERHUB_SERVICE_PREFIX is set" in msg
+               for ok, msg in problems())
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    assert any(not ok and "jupyter-server-proxy is not installed" in msg for ok, msg in problems())
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX")
+    assert any(ok and "directly at http://127.0.0.1:PORT/" in msg and "not set" in msg
+               for ok, msg in problems())
 
 
 @pytest.mark.servers

@@ -127,11 +127,13 @@ def test_server_that_never_binds_fails_within_the_deadline(app_file):
     assert servers.running() == []
 
 
-def test_server_on_the_wrong_port_is_told_which_port_to_use(app_file):
+def test_server_on_the_wrong_port_is_told_which_port_to_use_at_once(app_file):
+    started = time.monotonic()
     with pytest.raises(ServerError) as error:
-        launch(app_file("wrong_port.py"), "script", timeout=1.5)
+        launch(app_file("wrong_port.py"), "script", timeout=20)
     message = str(error.value)
-    assert "It is listening on port" in message and "PORT environment variable" in message
+    assert "wrong_port is listening on port" in message and "PORT environment variable" in message
+    assert time.monotonic() - started < 8, "named long before the 20 s deadline"
 
 
 def test_megabytes_of_log_neither_block_the_server_nor_the_error(app_file):
@@ -232,6 +234,65 @@ def test_behind_jupyterhub_the_url_prefix_reaches_the_frameworks(app_file, monke
     site = launch(app_file("hello_flask.py"), "flask", quiet=True)
     proxied = site.get("/where", headers={"X-Forwarded-Prefix": f"/user/ada/proxy/{site.port}"})
     assert proxied.text == f"/user/ada/proxy/{site.port}/"  # ProxyFix honours the proxy's prefix
+    django = launch(app_file("djangosite") / "manage.py", "django", quiet=True)
+    assert django.get("/where").text == f"/user/ada/proxy/{django.port}/"  # FORCE_SCRIPT_NAME
+    asgi = launch(app_file("hello_asgi.py"), "uvicorn", quiet=True)
+    assert asgi.get("/").text == "asgi"
+
+
+def test_on_a_hub_launch_shows_a_link_through_the_proxy(app_file, monkeypatch, capsys):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    server = launch(app_file("hello_wsgi.py"), "wsgiref")
+    out = capsys.readouterr().out  # outside IPython: plain text (the kernel test sees the HTML link)
+    assert f"Open it in your browser at /user/ada/proxy/{server.port}/" in out
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX")
+    launch(app_file("hello_wsgi.py"), "wsgiref")
+    assert "Open it in your browser" not in capsys.readouterr().out  # locally: the 127.0.0.1 URL
+
+
+def test_connect_gives_a_raw_socket_and_wait_for_log_waits_for_a_line(app_file):
+    server = launch(app_file("hello_wsgi.py"), "wsgiref", quiet=True)
+    with server.connect(timeout=3) as sock:
+        assert sock.gettimeout() == 3
+        sock.sendall(b"GET /raw HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):  # HTTP/1.0: the server closes when it has answered
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.0 200 OK") and answer.endswith(b"wsgi")
+    assert '"GET /raw HTTP/1.0" 200' in server.wait_for_log("GET /raw", timeout=5)
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="did not show 'never logged' within 0.3 s"):
+        server.wait_for_log("never logged", timeout=0.3)
+    assert time.monotonic() - started < 3
+    server.stop()
+    with pytest.raises(ServerError, match="connecting to hello_wsgi: the connection was refused"):
+        server.connect()
+
+
+def test_a_failed_request_is_still_the_client_librarys_exception(app_file):
+    server = launch(app_file("hello_wsgi.py"), "wsgiref", quiet=True)
+    server.stop()
+    with pytest.raises(requests.ConnectionError) as error:
+        server.get("/")
+    assert isinstance(error.value, ServerError)
+    assert error.value._render_traceback_() == [f"ServerError: {error.value}"]
+
+
+def test_two_files_with_one_name_do_not_stop_each_other(app_file, tmp_path):
+    first = launch(app_file("hello_wsgi.py"), "wsgiref", quiet=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "hello_wsgi.py").write_text((tmp_path / "hello_wsgi.py").read_text())
+    with pytest.raises(ServerError, match="already running from .*Give this one its own name"):
+        launch(tmp_path / "other" / "hello_wsgi.py", "wsgiref", quiet=True)
+    assert first.alive() and servers.running() == [first]
+    second = launch(tmp_path / "other" / "hello_wsgi.py", "wsgiref", name="other", quiet=True)
+    assert first.alive() and second.alive() and first.log_path != second.log_path
+
+
+def test_every_kind_is_one_row_of_the_table():
+    for name, kind in servers.KINDS.items():
+        assert kind.command and kind.root_path, name
+    assert set(servers.KIND_ADVICE.values()) <= set(servers.KINDS)
 
 
 def test_stopping_an_old_handle_leaves_its_successor_registered(app_file):
@@ -258,3 +319,24 @@ def test_a_fixed_port_already_taken_is_explained(app_file):
 def test_every_servers_wording_of_a_taken_port_is_recognised(log):
     assert servers.port_in_use(log)
     assert not servers.port_in_use("Listening at: http://127.0.0.1:5000")
+
+
+def test_wrapped_apps_are_not_mistaken_for_another_kind(tmp_path):
+    (tmp_path / "validated.py").write_text(
+        "from wsgiref.validate import validator\n"
+        "def plain(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'checked']\n"
+        "app = validator(plain)  # takes *args: neither a factory nor ASGI\n")
+    assert launch(tmp_path / "validated.py", "wsgiref", quiet=True).get("/").text == "checked"
+
+
+def test_a_request_failure_explained_by_a_handle_reads_the_same_in_a_check(app_file):
+    from coursekit.explain import connection_problem
+
+    server = launch(app_file("hello_wsgi.py"), "wsgiref", quiet=True)
+    server.stop()
+    with pytest.raises(ServerError) as error:
+        server.get("/")
+    assert connection_problem(error.value) == error.value.explanation
+    assert "was refused" in error.value.explanation

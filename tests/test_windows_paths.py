@@ -2,14 +2,16 @@
 
 Students run the course on Windows laptops, which CI does not have. These tests make the code
 believe it runs on Windows (os.name == "nt" in the module under test only) and check what it
-would ask of Windows: a new process group when starting, `taskkill /T /F` (the whole tree) when
-stopping, and no POSIX-only call on the way.
+would ask of Windows: a new process group when starting, the whole tree found through psutil
+(and by the server's token) when stopping, `taskkill /T /F` for JupyterLab, and no POSIX-only call.
 """
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from coursekit import servers, watchdog
@@ -73,16 +75,52 @@ def test_posix_servers_start_in_a_new_session():
     assert servers.own_process_group() == {"start_new_session": True}
 
 
-def test_stopping_a_server_ends_its_whole_tree_with_taskkill(on_windows):
-    process = FakeProcess()
-    servers.kill_group(process, timeout=3)
-    assert on_windows == [["taskkill", "/T", "/F", "/PID", "4321"]]
-    assert process.waited == [3]  # and the leader is reaped, with a deadline
+SPAWNS_A_CHILD = """
+import os, subprocess, sys, time
+# A grandchild of the test: the tree that a server with a worker forms.
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print("ready", flush=True)
+time.sleep(60)
+"""
 
 
-def test_the_watchdog_ends_a_dead_kernels_servers_with_taskkill(on_windows):
-    watchdog.kill_group(4321)
-    assert on_windows == [["taskkill", "/T", "/F", "/PID", "4321"]]
+def start_tree(env=None):
+    """A real leader that starts a worker and sleeps; returns the leader once the worker runs."""
+    leader = subprocess.Popen([sys.executable, "-c", SPAWNS_A_CHILD], stdout=subprocess.PIPE,
+                              env=dict(os.environ, **(env or {})))
+    assert leader.stdout.readline() == b"ready\n"
+    return leader
+
+
+def test_stopping_a_server_ends_its_whole_tree_without_posix_calls(on_windows):
+    """stop_servers() finds the tree through psutil, never os.killpg/getpgid, which Windows lacks."""
+    leader = start_tree()
+    worker = psutil.Process(leader.pid).children()[0]
+    try:
+        left = watchdog.stop_servers([(leader.pid, None)], grace=2)
+        assert left == []
+        leader.wait(5)
+        assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    finally:
+        for proc in (leader, worker):
+            with contextlib.suppress(Exception):
+                proc.kill()
+        leader.stdout.close()
+
+
+def test_a_child_that_left_the_tree_is_found_by_its_token_on_windows(on_windows):
+    """On Windows there are no process groups: the server's token in the environment finds it."""
+    token = "windows-test-token"
+    escaped = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                               env=dict(os.environ, **{watchdog.TOKEN: token}))
+    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert watchdog.stop_servers([(leader.pid, token)], grace=2) == []
+        assert escaped.wait(5) is not None and leader.wait(5) is not None
+    finally:
+        for proc in (escaped, leader):
+            with contextlib.suppress(Exception):
+                proc.kill()
 
 
 def test_course_py_finds_the_venv_python_under_scripts(on_windows):
