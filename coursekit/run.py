@@ -111,7 +111,10 @@ def serve_aiohttp(app, port, module, attr, args):
 def serve_gunicorn(app, port, module, attr, args):
     from gunicorn.app.wsgiapp import run
 
-    sys.argv = ["gunicorn", f"{module}:{attr}", "--bind", f"{HOST}:{port}", *args]
+    # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path for every gunicorn
+    # a student starts: the course never uses it, so two servers must not fight over it.
+    control = [] if any(a.startswith("--control-socket") for a in args) else ["--no-control-socket"]
+    sys.argv = ["gunicorn", f"{module}:{attr}", "--bind", f"{HOST}:{port}", *control, *args]
     run()
 
 

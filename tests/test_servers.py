@@ -68,6 +68,17 @@ def test_every_kind_serves_on_loopback_and_stops_cleanly(app_file, file, kind, b
     assert all(gone(pid) for pid in family)
 
 
+def test_gunicorn_opens_no_control_socket_in_the_students_home(app_file, tmp_path):
+    """gunicorn 27 would share ~/.gunicorn/gunicorn.ctl among all of a student's servers."""
+    home = tmp_path / "home"
+    home.mkdir()
+    server = launch(app_file("hello_wsgi.py"), "gunicorn", env={"HOME": str(home)}, quiet=True)
+    assert server.get("/").text == "wsgi"
+    server.stop()  # gunicorn opens the socket from a thread after it listens; its folder stays
+    assert "Control socket" not in server.log_path.read_text()
+    assert not (home / ".gunicorn").exists(), "gunicorn made a control socket in HOME"
+
+
 def test_gunicorn_workers_die_with_their_master(app_file):
     server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
     workers = children(server.process.pid, 3)
