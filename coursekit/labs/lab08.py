@@ -123,7 +123,7 @@ def logged_in(t, server, env):
                 hint="Keep path('accounts/', include('django.contrib.auth.urls')) in urls.py."):
         page = session.get(server.url + "accounts/login/", timeout=5)
         t.expect(page.status_code == 200, "200 for GET /accounts/login/", str(page.status_code))
-        token = csrf_token(page.text)
+        token = csrf_token(page.text, action="")
         done = session.post(server.url + "accounts/login/", timeout=5, allow_redirects=False,
                             data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token},
                             headers={"Referer": server.url + "accounts/login/"})
@@ -131,10 +131,20 @@ def logged_in(t, server, env):
     return session
 
 
-def csrf_token(text):
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
+def form_action(form):
+    target = re.search(r'action="([^"]*)"', re.match(r"<form\b[^>]*>", form).group(0))
+    return target.group(1) if target else ""
+
+
+def csrf_token(text, action=None):
+    """The CSRF token of the page's form, or of the form posting to `action` ("": the page itself):
+    a token elsewhere on the page (the logout form's) would not be sent with this form."""
+    forms = re.findall(r"<form\b[^>]*>.*?</form>", text, re.S)
+    if action is not None:
+        forms = [form for form in forms if form_action(form) == action]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', "".join(forms))
     if not found:
-        raise CheckFailed("a form with {% csrf_token %} in it", "no csrfmiddlewaretoken field")
+        raise CheckFailed("a form with {% csrf_token %} in it", "no csrfmiddlewaretoken field in the form")
     return found.group(1)
 
 
@@ -344,7 +354,8 @@ def form_and_login(t):
         sent = session.post(server.url + "new/", timeout=5, allow_redirects=False,
                             headers={"Referer": server.url + "new/"},
                             data={"url": "https://www.djangoproject.com/", "title": title,
-                                  "tags": "web, python", "csrfmiddlewaretoken": csrf_token(page.text)})
+                                  "tags": "web, python",
+                                  "csrfmiddlewaretoken": csrf_token(page.text, action="")})
         t.expect(sent.status_code == 302, "302 (saved, redirected to the page)", str(sent.status_code))
         listed = session.get(server.url, timeout=5).text
         t.expect(title in listed and f"added by {USER}" in listed and "?tag=python" in listed,
@@ -356,7 +367,7 @@ def form_and_login(t):
         bad = session.post(server.url + "new/", timeout=5, allow_redirects=False,
                            headers={"Referer": server.url + "new/"},
                            data={"url": "not a url", "title": "Bad " + title, "tags": "",
-                                 "csrfmiddlewaretoken": csrf_token(page.text)})
+                                 "csrfmiddlewaretoken": csrf_token(page.text, action="")})
         t.expect(bad.status_code in (200, 422) and "Enter a valid URL" in bad.text,
                  "the form again, saying 'Enter a valid URL.'", str(bad.status_code))
         t.expect("Bad " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
@@ -374,7 +385,7 @@ def form_and_login(t):
         page = session.get(server.url, timeout=5)
         out = session.post(server.url + "accounts/logout/", timeout=5, allow_redirects=False,
                            headers={"Referer": server.url},
-                           data={"csrfmiddlewaretoken": csrf_token(page.text)})
+                           data={"csrfmiddlewaretoken": csrf_token(page.text, action="/accounts/logout/")})
         again = session.get(server.url + "new/", timeout=5, allow_redirects=False)
         t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
                  f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")
