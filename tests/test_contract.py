@@ -4,9 +4,12 @@ One row per implementation in IMPLEMENTATIONS: the hand-written WSGI and ASGI ve
 tests/apps, and each framework lab's solution, whose files are the %%writefile cells of its
 solution notebook. A new framework is one more row. The lab starters must FAIL the contract.
 """
+import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +54,20 @@ class Implementation:
         return folder / self.path
 
 
+@dataclass(frozen=True)
+class DjangoProject(Implementation):
+    """A Django project from a notebook: its files, then `makemigrations` as the notebook's cell
+    runs it (migration files are made by Django, not written by cells); gunicorn.conf.py migrates.
+    A starter's makemigrations may fail, as it does in the lab before exercise 8.1."""
+
+    def prepare(self, folder):
+        path = super().prepare(folder)
+        subprocess.run([sys.executable, "manage.py", "makemigrations", "bookmarks"], cwd=path.parent,
+                       env=dict(os.environ, **{ENV_DB: str(folder / "makemigrations.sqlite3")}),
+                       capture_output=True, timeout=120, check=False)
+        return path
+
+
 IMPLEMENTATIONS = [
     Implementation("wsgi-gunicorn", "tests/apps", "contract_wsgi.py", "gunicorn"),
     Implementation("wsgi-wsgiref", "tests/apps", "contract_wsgi.py", "wsgiref"),
@@ -60,6 +77,8 @@ IMPLEMENTATIONS = [
     Implementation("fastapi", "solutions/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
     Implementation("aiohttp", "solutions/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
                    app="create_app"),
+    DjangoProject("django", "solutions/08-django.ipynb", "apps/bookmarks_site/wsgi.py", "gunicorn",
+                  app="application"),
 ]
 STARTERS = [
     Implementation("flask-starter", "labs/05-flask.ipynb", "apps/bookmarks_app.py", "gunicorn",
@@ -67,6 +86,8 @@ STARTERS = [
     Implementation("fastapi-starter", "labs/06-fastapi.ipynb", "apps/fastapi_bookmarks.py", "uvicorn"),
     Implementation("aiohttp-starter", "labs/07-aiohttp.ipynb", "apps/bookmarks_aiohttp.py", "aiohttp",
                    app="create_app"),
+    DjangoProject("django-starter", "labs/08-django.ipynb", "apps/bookmarks_site/wsgi.py", "gunicorn",
+                  app="application"),
 ]
 
 

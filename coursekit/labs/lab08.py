@@ -1,0 +1,392 @@
+"""Lab 08, the bookmarks contract in Django: each exercise runs the student's project under
+gunicorn (or Django itself in a subprocess) on a fresh database, and checks one stage of
+coursekit.contract plus what Django adds: settings, migrations, admin, forms, login, N+1."""
+import ast
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from coursekit.checks import CheckFailed, exercise
+from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
+from coursekit.servers import launch
+
+SITE = Path("apps/bookmarks_site")
+APP = SITE / "bookmarks"
+MANAGE_SECONDS = 60
+USER, PASSWORD = "teacher", "a long passphrase for the checks"
+SQL_CALLS = {"raw", "execute", "executemany", "extra", "RawSQL"}
+
+
+def fresh_env(**extra):
+    """A fresh SQLite file and API key in git-ignored apps/check-data (absolute: servers chdir)."""
+    folder = (Path("apps") / "check-data").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("bookmarks-*.sqlite3"):  # the last checks' databases
+        old.unlink()
+    db_path = folder / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
+    env = {ENV_DB: str(db_path), ENV_API_KEY: secrets.token_urlsafe(24)}
+    env.update(extra)
+    return env
+
+
+def run_python(code, env, seconds=MANAGE_SECONDS):
+    """Run `code` in a fresh interpreter inside the project, with Django set up; return its stdout."""
+    setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings'); django.setup()\n"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BOOKMARKS_"))}
+    done = subprocess.run([sys.executable, "-c", setup + code], cwd=SITE, capture_output=True, text=True,
+                          env={**full_env, **env}, timeout=seconds)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise CheckFailed("Django to start with your project", last)
+    return done.stdout
+
+
+def manage(args, env, seconds=MANAGE_SECONDS):
+    """Run manage.py with a deadline; return (exit code, what it printed)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BOOKMARKS_"))}
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=SITE, capture_output=True, text=True,
+                          env={**full_env, **env}, timeout=seconds)
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def migrated(t, env):
+    """Apply the migrations to the fresh database (what a deploy does before serving)."""
+    with t.part("manage.py migrate applies your migrations", seconds=MANAGE_SECONDS,
+                hint="Run the makemigrations cell after changing models.py; the error above says more."):
+        code, said = manage(["migrate", "--noinput"], env)
+        t.expect(code == 0, "migrate to succeed", said.splitlines()[-1] if said else f"exit code {code}")
+    return t.results[-1][1]
+
+
+def warmed(server):
+    """gunicorn accepts connections before its worker has imported Django and the URLconf: make
+    the first request with a long deadline, so that the contract's 5-second ones time the app."""
+    try:
+        server.get("health", timeout=30)
+    except requests.RequestException:
+        pass  # the contract's own requests will say what is wrong
+    return server
+
+
+def serve(t, env=None):
+    """The student's project under gunicorn (its gunicorn.conf.py migrates on start)."""
+    env = env or fresh_env()
+    server = warmed(t.launch(SITE / "wsgi.py", "gunicorn", app="application", env=env))
+
+    def restart():
+        again = launch(SITE / "wsgi.py", "gunicorn", app="application", env=env, name=server.name,
+                       timeout=20, quiet=True)
+        t.servers.append(again)
+        return warmed(again)
+    return server, env[ENV_API_KEY], env[ENV_DB], restart
+
+
+def contract_stages(t, stages, served=None):
+    server, key, db_path, restart = served or serve(t)
+    report = run_contract(server, key, stages, db_path=db_path, restart=restart)
+    for outcome in report.outcomes:
+        with t.part(outcome.clause.description, hint=outcome.clause.hint):
+            if not outcome.passed:
+                raise CheckFailed(outcome.expected, outcome.got)
+
+
+def source_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def sql_from_strings(path):
+    """Calls like .raw(f"...") or cursor.execute("..." % x): SQL with values pasted in."""
+    found = []
+    for node in ast.walk(ast.parse(source_of(path))):
+        if isinstance(node, ast.Call) and node.args:
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            sql = node.args[0]
+            pasted = isinstance(sql, ast.JoinedStr) or (
+                isinstance(sql, ast.BinOp) and isinstance(sql.op, (ast.Mod, ast.Add))) or (
+                isinstance(sql, ast.Call) and getattr(sql.func, "attr", "") == "format")
+            if name in SQL_CALLS and pasted:
+                found.append(ast.unparse(node)[:80])
+    return found
+
+
+def logged_in(t, server, env):
+    """A requests session logged in through /accounts/login/ as a user made by createsuperuser."""
+    session = requests.Session()
+    with t.part("a user logs in at /accounts/login/ (Django's LoginView, with its CSRF token)",
+                hint="Keep path('accounts/', include('django.contrib.auth.urls')) in urls.py."):
+        page = session.get(server.url + "accounts/login/", timeout=5)
+        t.expect(page.status_code == 200, "200 for GET /accounts/login/", str(page.status_code))
+        token = csrf_token(page.text, action="")
+        done = session.post(server.url + "accounts/login/", timeout=5, allow_redirects=False,
+                            data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token},
+                            headers={"Referer": server.url + "accounts/login/"})
+        t.expect(done.status_code == 302, "302 (logged in, redirected)", f"{done.status_code}")
+    return session
+
+
+def form_action(form):
+    target = re.search(r'action="([^"]*)"', re.match(r"<form\b[^>]*>", form).group(0))
+    return target.group(1) if target else ""
+
+
+def csrf_token(text, action=None):
+    """The CSRF token of the page's form, or of the form posting to `action` ("": the page itself):
+    a token elsewhere on the page (the logout form's) would not be sent with this form."""
+    forms = re.findall(r"<form\b[^>]*>.*?</form>", text, re.S)
+    if action is not None:
+        forms = [form for form in forms if form_action(form) == action]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', "".join(forms))
+    if not found:
+        raise CheckFailed("a form with {% csrf_token %} in it", "no csrfmiddlewaretoken field in the form")
+    return found.group(1)
+
+
+def with_user(t, env):
+    """Migrate the fresh database and create the checks' user (as a cell with createsuperuser does)."""
+    if not migrated(t, env):
+        return False
+    with t.part("manage.py createsuperuser --noinput makes a user", seconds=MANAGE_SECONDS):
+        code, said = manage(["createsuperuser", "--noinput", "--username", USER, "--email", "t@example.org"],
+                            dict(env, DJANGO_SUPERUSER_PASSWORD=PASSWORD))
+        t.expect(code == 0, "createsuperuser to succeed", said.splitlines()[-1] if said else str(code))
+    return t.results[-1][1]
+
+
+SETTINGS_PROBE = """
+import json
+from django.conf import settings
+from bookmarks.models import Bookmark, Tag
+fields = {m.__name__: {f.name: f.get_internal_type() for f in m._meta.get_fields()} for m in (Bookmark, Tag)}
+print(json.dumps({"debug": settings.DEBUG is True, "key": settings.SECRET_KEY, "fields": fields}))
+"""
+
+
+@exercise("8.1")
+def project(t):
+    env = fresh_env()
+    given_key = "from-the-environment-" + secrets.token_hex(20)
+    with t.part("Django starts with your settings and models", seconds=MANAGE_SECONDS,
+                hint="Run the settings.py and models.py cells again; the error above says what is wrong."):
+        plain = json.loads(run_python(SETTINGS_PROBE, env))
+        again = json.loads(run_python(SETTINGS_PROBE, env))
+        turned_on = json.loads(run_python(SETTINGS_PROBE, dict(env, DJANGO_DEBUG="1", DJANGO_SECRET_KEY=given_key)))
+    if not t.results[-1][1]:
+        return
+    with t.part("DEBUG is off unless DJANGO_DEBUG=1 is in the environment",
+                hint="flag('DJANGO_DEBUG') is os.environ.get(name) == '1': DEBUG = True in the code shows "
+                     "tracebacks and settings to anyone who finds the server."):
+        t.expect(not plain["debug"] and turned_on["debug"], "DEBUG False without DJANGO_DEBUG, True with DJANGO_DEBUG=1",
+                 f"DEBUG {plain['debug']} without it, {turned_on['debug']} with it")
+    with t.part("SECRET_KEY comes from DJANGO_SECRET_KEY, and no key is written in settings.py",
+                hint="secret_key() returns os.environ.get('DJANGO_SECRET_KEY') or get_random_secret_key(): "
+                     "a key in the code is in git and in every copy, and signs everyone's sessions."):
+        t.expect(turned_on["key"] == given_key, "the key from DJANGO_SECRET_KEY", "another key")
+        t.expect(plain["key"] != again["key"], "no fixed key in the code (a fresh random one when unset)",
+                 "the same key on every start: it is written in settings.py")
+    with t.part("models.py has Bookmark (url, title, owner, created) and Tag (bookmark, name)",
+                hint="Follow the field list in the exercise; Tag's foreign key needs related_name='tags'."):
+        fields = plain["fields"]
+        wanted = {"Bookmark": {"url": "CharField", "title": "CharField", "owner": "ForeignKey",
+                               "created": "DateTimeField", "tags": "ForeignKey"},
+                  "Tag": {"bookmark": "ForeignKey", "name": "CharField"}}
+        for model, names in wanted.items():
+            for name, kind in names.items():
+                t.expect(fields.get(model, {}).get(name) == kind, f"{model}.{name} ({kind})",
+                         f"{model}.{name} is {fields.get(model, {}).get(name, 'missing')}")
+    with t.part("a migration exists for every change to the models (makemigrations --check)",
+                seconds=MANAGE_SECONDS,
+                hint="Run the makemigrations cell after every change to models.py: without a migration "
+                     "the table is never created (or never changed) in the database."):
+        made = sorted(p.name for p in (APP / "migrations").glob("0*.py"))
+        t.expect(made, "a file in bookmarks/migrations/ (0001_initial.py)", "no migration at all")
+        code, said = manage(["makemigrations", "--check", "--dry-run", "bookmarks"], env)
+        t.expect(code == 0, "No changes detected", said.replace("\n", " ")[:200])
+    migrated(t, env)
+
+
+@exercise("8.2")
+def routes_and_storage(t):
+    with t.part("no SQL is built from strings (f-strings, % or +) in bookmarks/",
+                hint="Let the ORM write the SQL (filter(tags__name=tag)); where you must write SQL, pass "
+                     "values as parameters: .raw('... WHERE name = %s', [tag]). Pasted values are SQL injection."):
+        pasted = [f"{path.name}: {call}" for path in sorted(APP.glob("*.py")) for call in sql_from_strings(path)]
+        t.expect(not pasted, "parameterised queries only", pasted[0] if pasted else "")
+    contract_stages(t, ["routes", "storage"])
+
+
+@exercise("8.3")
+def errors(t):
+    contract_stages(t, ["errors"])
+
+
+@exercise("8.4")
+def auth(t):
+    with t.part("require_key() compares keys with compare_digest, never ==",
+                hint="== stops at the first wrong character, so its timing leaks the key; "
+                     "hmac.compare_digest takes the same time for every guess."):
+        node = next((n for n in ast.parse(source_of(APP / "api.py")).body
+                     if isinstance(n, ast.FunctionDef) and n.name == "require_key"), None)
+        t.expect(node is not None, "a function require_key() in bookmarks/api.py", "none")
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
+                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
+        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
+                 and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
+                 and re.search(r"key|KEY|presented|Authorization", ast.unparse(n))]
+        t.expect(calls and not plain, "compare_digest(...) and no == on the key",
+                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
+    env = fresh_env()
+    served = serve(t, env)
+    with t.part(f"a write with the key from {ENV_API_KEY} is accepted",
+                hint=f"Compare with settings.BOOKMARKS_API_KEY, which settings.py reads from {ENV_API_KEY}."):
+        response = served[0].post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
+                                  headers={"Authorization": f"Bearer {env[ENV_API_KEY]}"})
+        t.expect(response.status_code == 201, "201", str(response.status_code))
+    contract_stages(t, ["auth"], served)
+
+
+N_PLUS_ONE = """
+import json
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from bookmarks.models import Bookmark, Tag
+setup_test_environment()
+owner = User.objects.create_user("owner", password="x")
+counts = []
+for n in ({few}, {many}):
+    while Bookmark.objects.count() < n:
+        b = Bookmark.objects.create(url="https://example.org/", title="B", owner=owner)
+        Tag.objects.create(bookmark=b, name="one"); Tag.objects.create(bookmark=b, name="two")
+    with CaptureQueriesContext(connection) as queries:
+        status = Client().get("/").status_code
+    counts.append([status, len(queries)])
+print(json.dumps(counts))
+"""
+
+
+@exercise("8.5")
+def html_page(t):
+    with t.part("no title is marked |safe or autoescape off (Django escapes {{ b.title }} for you)",
+                hint="Leave {{ b.title }} as it is; |safe and {% autoescape off %} turn escaping off."):
+        index = source_of(APP / "templates" / "bookmarks" / "index.html")
+        t.expect(not re.search(r"\|\s*safe|autoescape\s+off|mark_safe", index), "autoescaped output",
+                 "autoescaping turned off for some value")
+    env = fresh_env()
+    if migrated(t, env):
+        with t.part("the page's number of queries does not grow with the number of bookmarks (no N+1)",
+                    seconds=MANAGE_SECONDS,
+                    hint="Each b.owner and b.tags.all in the template is one more query per bookmark: "
+                         "add .select_related('owner') and .prefetch_related('tags') to the view's queryset."):
+            (few_status, few), (many_status, many) = json.loads(run_python(N_PLUS_ONE.format(few=3, many=9), env))
+            t.expect(few_status == many_status == 200, "200 for GET /", f"{few_status}, {many_status}")
+            t.expect(few == many, "as many queries for 9 bookmarks as for 3",
+                     f"{few} queries for 3 bookmarks, {many} for 9")
+    contract_stages(t, ["html"])
+
+
+@exercise("8.6")
+def admin_site(t):
+    env = fresh_env()
+    if not with_user(t, env):
+        return
+    server, key = serve(t, env)[:2]
+    title = f"Admin check {secrets.token_hex(3)}"
+    created = server.post("/api/bookmarks", headers={"Authorization": f"Bearer {key}"},
+                          json={"url": "https://docs.djangoproject.com/", "title": title, "tags": ["django"]})
+    other = server.post("/api/bookmarks", headers={"Authorization": f"Bearer {key}"},
+                        json={"url": "https://www.python.org/", "title": "Another one", "tags": []})
+    session = requests.Session()
+    with t.part("the superuser logs in to the admin at /admin/login/"):
+        page = session.get(server.url + "admin/login/", timeout=5)
+        done = session.post(server.url + "admin/login/?next=/admin/", timeout=5, allow_redirects=False,
+                            data={"username": USER, "password": PASSWORD, "next": "/admin/",
+                                  "csrfmiddlewaretoken": csrf_token(page.text)})
+        t.expect(done.status_code == 302, "302 to /admin/", f"{done.status_code}")
+    changelist = server.url + "admin/bookmarks/bookmark/"
+    with t.part("Bookmark is registered with the admin (a Bookmarks list at /admin/bookmarks/bookmark/)",
+                hint="Decorate your ModelAdmin with @admin.register(Bookmark), or call admin.site.register."):
+        listing = session.get(changelist, timeout=5)
+        t.expect(listing.status_code == 200, "200", f"{listing.status_code}")
+    with t.part("the list shows each bookmark's url and owner columns (list_display)",
+                hint='list_display = ["title", "url", "owner", "created"]'):
+        t.expect("column-url" in listing.text and "column-owner" in listing.text,
+                 "url and owner columns", "not both columns")
+        t.expect(created.status_code == 201 and title in listing.text, f"{title!r} in the list", "not there")
+    with t.part("the admin searches titles (search_fields)", hint='search_fields = ["title", "url"]'):
+        found = session.get(changelist, params={"q": title.split()[-1]}, timeout=5)
+        t.expect(other.status_code == 201 and 'name="q"' in found.text and title in found.text
+                 and "Another one" not in found.text,
+                 "a search box that finds the bookmark by its title", "no search, or no match")
+    with t.part("tags are edited inline on a bookmark's page (a TabularInline of Tag)",
+                hint="class TagInline(admin.TabularInline): model = Tag, and inlines = [TagInline]."):
+        item = created.json()["id"]
+        change = session.get(f"{changelist}{item}/change/", timeout=5)
+        t.expect('name="tags-TOTAL_FORMS"' in change.text, "an inline formset of tags", "none")
+
+
+@exercise("8.7")
+def form_and_login(t):
+    env = fresh_env()
+    if not with_user(t, env):
+        return
+    server = serve(t, env)[0]
+    with t.part("/new/ sends a visitor who is not logged in to the login page",
+                hint="Decorate new_bookmark with @login_required."):
+        anonymous = requests.get(server.url + "new/", timeout=5, allow_redirects=False)
+        t.expect(anonymous.status_code == 302 and "/accounts/login/" in anonymous.headers.get("Location", ""),
+                 "302 to /accounts/login/?next=/new/",
+                 f"{anonymous.status_code} {anonymous.headers.get('Location', '')}".strip())
+    session = logged_in(t, server, env)
+    title = f"Form check {secrets.token_hex(3)}"
+    with t.part("the logged-in user's form, with its CSRF token, saves a bookmark with its owner and tags",
+                hint="{% csrf_token %} inside the <form>; the view sets bookmark.owner = request.user "
+                     "and saves the tags from form.cleaned_data."):
+        page = session.get(server.url + "new/", timeout=5)
+        t.expect(page.status_code == 200, "200 for GET /new/ when logged in", str(page.status_code))
+        sent = session.post(server.url + "new/", timeout=5, allow_redirects=False,
+                            headers={"Referer": server.url + "new/"},
+                            data={"url": "https://www.djangoproject.com/", "title": title,
+                                  "tags": "web, python",
+                                  "csrfmiddlewaretoken": csrf_token(page.text, action="")})
+        t.expect(sent.status_code == 302, "302 (saved, redirected to the page)", str(sent.status_code))
+        listed = session.get(server.url, timeout=5).text
+        t.expect(title in listed and f"added by {USER}" in listed and "?tag=python" in listed,
+                 f"{title!r}, 'added by {USER}' and its tags on the page", "not all of them")
+    with t.part("an invalid URL is refused with the form's error message, and nothing is saved",
+                hint="Use a ModelForm (URLField validates) and render the form again when form.is_valid() "
+                     "is False."):
+        page = session.get(server.url + "new/", timeout=5)
+        bad = session.post(server.url + "new/", timeout=5, allow_redirects=False,
+                           headers={"Referer": server.url + "new/"},
+                           data={"url": "not a url", "title": "Bad " + title, "tags": "",
+                                 "csrfmiddlewaretoken": csrf_token(page.text, action="")})
+        t.expect(bad.status_code in (200, 422) and "Enter a valid URL" in bad.text,
+                 "the form again, saying 'Enter a valid URL.'", str(bad.status_code))
+        t.expect("Bad " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
+    with t.part("a forged cross-site POST (the user's cookies, no CSRF token) is refused with 403",
+                hint="Never put @csrf_exempt on a view that a logged-in browser posts to: another site's "
+                     "page could post to it with your user's cookies."):
+        forged = requests.post(server.url + "new/", timeout=5, allow_redirects=False,
+                               cookies=session.cookies.get_dict(),
+                               headers={"Origin": "https://evil.example", "Referer": "https://evil.example/"},
+                               data={"url": "https://evil.example/", "title": "Forged " + title, "tags": ""})
+        t.expect(forged.status_code == 403, "403 Forbidden (CSRF verification failed)", str(forged.status_code))
+        t.expect("Forged " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
+    with t.part("logging out ends the session: /new/ asks for the login again",
+                hint="Keep the logout form (POST, with {% csrf_token %}) in base.html."):
+        page = session.get(server.url, timeout=5)
+        out = session.post(server.url + "accounts/logout/", timeout=5, allow_redirects=False,
+                           headers={"Referer": server.url},
+                           data={"csrfmiddlewaretoken": csrf_token(page.text, action="/accounts/logout/")})
+        again = session.get(server.url + "new/", timeout=5, allow_redirects=False)
+        t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
+                 f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")
+
