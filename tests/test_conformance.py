@@ -365,6 +365,25 @@ def head_is_get_without_body(s, server):
         wire.close()
 
 
+@case("HEAD", "RFC 9110 9.3.2")
+def refused_head_has_no_body(s, server):
+    """An error answer to HEAD is still only a head: a body would be read as the next response."""
+    wire = Wire(server.port)
+    try:
+        wire.send(request("HEAD", s.get, [("User-Agent", "x")]))  # no Host: refused with 400
+        response = wire.response("HEAD")
+        assert status_of(response) == 400, f"HEAD without Host got {status_of(response)}, not 400"
+        extra = wire.parser.trailing_data[0]
+        wire.sock.settimeout(0.5)
+        try:
+            extra += wire.sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            pass
+        assert not extra, f"a body after the head of a refused HEAD: {extra[:60]!r}"
+    finally:
+        wire.close()
+
+
 @case("Host", "RFC 9112 3.2")
 def missing_host(s, server):
     response = exchange(server, request("GET", s.get, [("User-Agent", "x")]))
