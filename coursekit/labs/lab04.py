@@ -278,7 +278,7 @@ def proxy_prefix_and_binary(t):
     with t.part("a binary WebSocket frame comes back binary, byte for byte",
                 hint="A websocket.receive holds 'bytes' or 'text': answer bytes with "
                      "{'type': 'websocket.send', 'bytes': ...}."):
-        from websockets.exceptions import WebSocketException
+        from websockets.exceptions import InvalidStatus, WebSocketException
         from websockets.sync.client import connect
 
         try:
@@ -286,6 +286,10 @@ def proxy_prefix_and_binary(t):
                          close_timeout=2) as ws:
                 ws.send(b"\x00\x01\xfe\xff")
                 reply = ws.recv(timeout=5)
+        except InvalidStatus as error:  # refused before any frame: the route, not the frames
+            raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}",
+                              hint="The WebSocket at /echo was refused behind the prefix: route "
+                                   "WebSocket scopes on route_path(scope) too.") from None
         except (WebSocketException, TimeoutError, OSError) as error:
             raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}")
         t.equal(reply, b"\x00\x01\xfe\xff")

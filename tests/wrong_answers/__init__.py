@@ -26,6 +26,18 @@ tests/test_wrong_answers.py runs each lab's rows in one real kernel: it runs the
 once, then for each row runs the edited cells and the check, puts the original cells back, and
 asserts that nothing the check or the answer started is still running (servers, processes,
 threads). A new lab adds its module here and its name to LABS in that test.
+
+An `old` text must be unique across all the solution's code cells, not only in its file: where a
+later cell rewrites a file an earlier one wrote (lab 05's 5.2 rewrites bookmarks_db.py), quote a
+line only the cell you mean has. To swap a whole file, read both versions from the solution
+notebook in the lab's module and use them as (old, new), as lab05.py does for its stand-in store.
+
+Porting a table written as plain data (a list of dicts with "exercise", "label", the file whose
+cell is changed, (old, new), "hint", "valid"; lab 05's first table was one): each dict becomes
+`Answer(exercise, label, edit=[(old, new)], says=[hint])`, or `passes=True` for valid=True; keep
+the label and the hint word for word, so the row still names the same mistake and cause; drop the
+in-process test that drove it (the kernel runner here replaces it), add the lab to LABS, and run
+`python3 course.py test tests/test_wrong_answers.py -k labNN` to see every row judged.
 """
 from dataclasses import dataclass, field
 

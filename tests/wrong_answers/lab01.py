@@ -8,15 +8,33 @@ NOT_FOUND = '''    return "404 Not Found", TEXT, b"Not found\\n"'''
 LENGTH = 'head.append(f"Content-Length: {len(body)}")'
 ECHO = 'return "200 OK", TEXT, unquote(path.removeprefix("/echo/")).encode("utf-8")'
 AGENT = 'headers.get("user-agent", "").encode("latin-1")'
-BODY = 'body = rfile.read(int(headers.get("content-length", "0")))'
+BODY = '''    length = int(headers.get("content-length", "0"))
+    body = rfile.read(length)
+    if len(body) < length:
+        raise BadRequest("the client left before the whole body arrived")'''
+LENGTH_READ = 'length = int(headers.get("content-length", "0"))'
 ECHO_TYPE = 'headers.get("content-type", "application/octet-stream"), body'
 THREAD = '''            threading.Thread(target=serve_connection, args=(conn,), daemon=True).start()
             continue'''
 KEEP = 'keep_open = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"'
-VALIDATE = '''    parts = line.split(" ")
-    if (len(parts) != 3 or not parts[0].isalpha() or not parts[1].startswith("/")
+VALIDATE = '''    if (len(parts) != 3 or not parts[0].isalpha() or not parts[1].startswith("/")
             or parts[2] not in ("HTTP/1.0", "HTTP/1.1")):
         raise BadRequest(line)'''
+HOST = '''    if version == "HTTP/1.1" and "host" not in headers:
+        raise BadRequest("no Host header")
+'''
+SECOND = '''        if name.lower() in headers and name.lower() in ("host", "content-length"):
+            raise BadRequest(f"a second {name} header")
+'''
+DIGITS = '''    if not (length.isascii() and length.isdigit()):
+        raise BadRequest(f"Content-Length {length!r} is not a number")
+'''
+CONTINUE = '''    if headers.get("expect", "").lower() == "100-continue":
+        conn.sendall(b"HTTP/1.1 100 Continue\\r\\n\\r\\n")
+'''
+HEAD_ONLY = '''    if head_only:
+        body = b""
+'''
 LINE_ENDS = 'conn.sendall(("\\r\\n".join(head) + "\\r\\n\\r\\n").encode("latin-1") + body)'
 
 ANSWERS = [
@@ -75,17 +93,17 @@ ANSWERS = [
     Answer("1.4", "valid: indexing the dict", edit=[(AGENT, 'headers["user-agent"].encode()')],
            passes=True),
 
-    Answer("1.5", "the body never read", edit=[(BODY, "pass")],
+    Answer("1.5", "the body never read", edit=[(BODY, "    pass")],
            says=["Read exactly Content-Length bytes of body"]),
     Answer("1.5", "the body read up to a newline",
-           edit=[(BODY, "body = rfile.readline()")],
+           edit=[(BODY, "    body = rfile.readline()")],
            says=["Read exactly Content-Length bytes of body"]),
     Answer("1.5", "always octet-stream",
            edit=[(ECHO_TYPE, '"application/octet-stream", body')],
            says=["Answer with the request's Content-Type header"]),
     Answer("1.5", "valid: a length only when the header is there",
-           edit=[(BODY, 'body = rfile.read(int(headers["content-length"])) '
-                        'if "content-length" in headers else b""')],
+           edit=[(LENGTH_READ, 'length = int(headers["content-length"]) '
+                               'if "content-length" in headers else 0')],
            passes=True),
 
     Answer("1.6", "no thread", edit=[(THREAD, "            pass")],
@@ -107,7 +125,7 @@ ANSWERS = [
            says=["Keep the connection open after an HTTP/1.1 answer"]),
     Answer("1.7", "Connection: close ignored", edit=[(KEEP, "keep_open = True")],
            says=["When the client sends Connection: close"]),
-    Answer("1.7", "the body left on the connection", edit=[(BODY, "pass")],
+    Answer("1.7", "the body left on the connection", edit=[(BODY, "    pass")],
            says=["the bytes after them are the next request"]),
     Answer("1.7", "valid: the rule written the other way round",
            edit=[(KEEP, 'keep_open = not (version == "HTTP/1.0" or '
@@ -124,7 +142,29 @@ ANSWERS = [
            says=["no answer at all"]),
     Answer("1.8", "valid: a regular expression",
            edit=[("import socket\n", "import re\nimport socket\n"),
-                 (VALIDATE, '    if not re.fullmatch(r"[A-Za-z]+ /\\S* HTTP/1\\.[01]", line):\n'
+                 (VALIDATE, '    if not re.fullmatch(r"[A-Za-z]+ /\\S* HTTP/1\\.[01]", " ".join(parts)):\n'
                             '        raise BadRequest(line)')],
+           passes=True),
+
+    Answer("1.9", "Host not required", edit=[(HOST, "")],
+           says=["an HTTP/1.1 request without Host is a BadRequest"]),
+    Answer("1.9", "a second Host header accepted (the last one wins)", edit=[(SECOND, "")],
+           says=["A second Host header is a BadRequest"]),
+    Answer("1.9", "Content-Length trusted to int()", edit=[(DIGITS, "")],
+           says=["A Content-Length that is not a plain number is a BadRequest"]),
+    Answer("1.9", "HEAD sends the body", edit=[(HEAD_ONLY, "")],
+           says=["send no body when the request was HEAD", "the GET's status line right after HEAD's head"]),
+    Answer("1.9", "no 100 Continue", edit=[(CONTINUE, "")],
+           says=["HTTP/1.1 100 Continue", "before reading the body"]),
+    Answer("1.9", "chunked bodies answered 400, not 411",
+           edit=[('BadRequest("chunked bodies are not read here", "411 Length Required")',
+                  'BadRequest("chunked bodies are not read here")')],
+           says=["411 Length Required"]),
+    Answer("1.9", "valid: the rules written another way",
+           edit=[(HOST, '    if "host" not in headers and version != "HTTP/1.0":\n'
+                        '        raise BadRequest("Host is required in HTTP/1.1")\n'),
+                 (CONTINUE, '    if "100-continue" in headers.get("expect", "").lower():\n'
+                            '        conn.sendall("HTTP/1.1 100 Continue\\r\\n\\r\\n".encode())\n'),
+                 (HEAD_ONLY, "    body = b\"\" if head_only else body\n")],
            passes=True),
 ]

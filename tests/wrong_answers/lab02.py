@@ -2,17 +2,21 @@
 from wrong_answers import Answer
 
 SOLUTION = "02-cgi-and-why-the-web-moved-on.ipynb"
-SKIPPED = 'if name.lower() in ("content-type", "content-length", "proxy") or "_" in name:'
+SKIPPED = '''if name.lower() in ("content-type", "content-length", "proxy", "authorization") or "_" in name:'''
 DIGITS = '''    if not header.strip().isdigit():
         raise ValueError(f"bad Content-Length: {header!r}")'''
 LOCATION = '''    if status == 200 and any(name.lower() == "location" for name, _ in headers):
         status, reason = 302, "Found"'''
 KILL = "os.killpg(process.pid, signal.SIGKILL)"
+SHORT = '''    if len(body) < length:
+        raise ValueError("the client left before the whole body arrived")
+'''
+THREE_DIGITS = "if not (len(code) == 3 and code.isdigit() and 100 <= int(code) <= 599):"
 OUTCOME = '("ok" if process.returncode == 0 else "failed")'
 
 ANSWERS = [
     Answer("2.1", "the Proxy header passed on",
-           edit=[(SKIPPED, 'if name.lower() in ("content-type", "content-length") or "_" in name:')],
+           edit=[(SKIPPED, SKIPPED.replace(' "proxy",', ""))],
            says=["Many HTTP libraries read HTTP_PROXY"]),
     Answer("2.1", "the port as an int", edit=[('"SERVER_PORT": str(port),', '"SERVER_PORT": port,')],
            says=["TypeError", "read its log"]),
@@ -30,7 +34,7 @@ ANSWERS = [
            says=["int() also accepts '-5' and '+3'", "Content-Length: -5"]),
     Answer("2.2", "int() trusted, negatives refused",
            edit=[(DIGITS, '    if int(header) < 0:\n        raise ValueError(header)')],
-           says=["'Content-Length: +3' is answered 400", "int() also accepts"]),
+           says=["read_body() raises ValueError for 'Content-Length: +3'", "int() also accepts"]),
     Answer("2.2", "the length as an int",
            edit=[('"CONTENT_LENGTH": str(length)', '"CONTENT_LENGTH": length')],
            says=["TypeError"]),
@@ -69,5 +73,24 @@ ANSWERS = [
                   "output, _ = process.communicate(body)")],
            says=["Give communicate() a timeout"]),
     Answer("2.4", "valid: SIGTERM to the group", edit=[(KILL, "os.killpg(process.pid, signal.SIGTERM)")],
+           passes=True),
+
+    Answer("2.5", "the Authorization header passed to the script",
+           edit=[(SKIPPED, SKIPPED.replace(', "authorization"', ""))],
+           says=["credentials are the server's business", "HTTP_AUTHORIZATION was passed on"]),
+    Answer("2.5", "a four-digit Status passed through", edit=[(THREE_DIGITS, "if not code.isdigit():")],
+           says=["answer 502 when Status is not a code from 100 to 599"]),
+    Answer("2.5", "a short body run anyway", edit=[(SHORT, "")],
+           says=["raise ValueError when fewer than Content-Length bytes arrive"]),
+    Answer("2.5", "no SERVER_SOFTWARE", edit=[('        "SERVER_SOFTWARE": request.server_version,\n', "")],
+           says=["Set SERVER_SOFTWARE"]),
+    Answer("2.5", "valid: a regular expression for Status, a name of our own, credentials skipped apart",
+           edit=[("def parse_output(output):", "import re\n\n\ndef parse_output(output):"),
+                 (THREE_DIGITS, 'if not re.fullmatch(r"[1-5][0-9][0-9]", code):'),
+                 ('"SERVER_SOFTWARE": request.server_version,', '"SERVER_SOFTWARE": "MyGateway/0.1",'),
+                 (SKIPPED, SKIPPED.replace(', "authorization"', "")),
+                 ('        key = "HTTP_" + name.upper().replace("-", "_")',
+                  '        if name.lower() == "authorization":\n            continue\n'
+                  '        key = "HTTP_" + name.upper().replace("-", "_")')],
            passes=True),
 ]

@@ -12,6 +12,14 @@ PASS_BODY = "return app(environ, start_response_timed)"
 BLANK = 'conn.sendall((head + "Connection: close\\r\\n\\r\\n").encode("latin-1"))'
 STATUS_LINE = '''head = f"HTTP/1.1 {response['status']}\\r\\n"'''
 HEADER_LINES = '''head += "".join(f"{n}: {v}\\r\\n" for n, v in response["headers"])'''
+HEAD_BODY = 'response["body"] = method != "HEAD" and code not in (204, 304) and code >= 200'
+DATE = '''            head += f"Date: {formatdate(usegmt=True)}\\r\\n"
+'''
+HOST = 'if names.count("host") > 1 or (protocol == "HTTP/1.1" and "host" not in names):'
+LENGTHS = "if len(lengths) > 1 or (lengths and not (lengths[0].isascii() and lengths[0].isdigit())):"
+SHORT = '''        if len(body) < length:
+            raise Refused(400, "Bad Request")
+'''
 CLOSE = '''        if hasattr(result, "close"):
             result.close()'''
 
@@ -62,5 +70,25 @@ ANSWERS = [
            says=["Split the request target at the first '?'"]),
     Answer("3.3", "valid: headers joined with %-formatting",
            edit=[(HEADER_LINES, 'head += "".join("%s: %s\\r\\n" % pair for pair in response["headers"])')],
+           passes=True),
+
+    Answer("3.4", "HEAD answered with the body", edit=[(HEAD_BODY, HEAD_BODY.replace('method != "HEAD" and ', ""))],
+           says=["send the status line and headers, but none of the body"]),
+    Answer("3.4", "no Date header", edit=[(DATE, "")],
+           says=["Add 'Date: ' + email.utils.formatdate(usegmt=True)"]),
+    Answer("3.4", "Host not required", edit=[(HOST, 'if names.count("host") > 1:')],
+           says=["HTTP/1.1 requires exactly one Host header"]),
+    Answer("3.4", "Host required of HTTP/1.0 clients too",
+           edit=[(HOST, 'if names.count("host") != 1:')],
+           says=["Answer HTTP/1.0 clients too (they send no Host)"]),
+    Answer("3.4", "Content-Length trusted to int()", edit=[(LENGTHS, "if len(lengths) > 1:")],
+           says=["Accept a Content-Length only if it is all digits"]),
+    Answer("3.4", "a short body passed to the app", edit=[(SHORT, "")],
+           says=["instead of calling the app with a short body"]),
+    Answer("3.4", "valid: the Date from wsgiref",
+           edit=[("from email.utils import formatdate\n",
+                  "from email.utils import formatdate\nfrom time import time\n"
+                  "from wsgiref.handlers import format_date_time\n"),
+                 (DATE, '            head += "Date: " + format_date_time(time()) + "\\r\\n"\n')],
            passes=True),
 ]

@@ -18,6 +18,11 @@ EVENTS_LOOP = '''    for number in (1, 2, 3):
         await asyncio.sleep(0.05)
     await send({"type": "http.response.body", "body": b""})'''
 ACCEPT = 'await send({"type": "websocket.accept"})'
+DISPATCH_ROUTE = "handler = ROUTES.get(route_path(scope), not_found)"
+BINARY = '''            if message.get("bytes") is not None:  # binary frames stay binary
+                await send({"type": "websocket.send", "bytes": message["bytes"]})
+            else:
+                await send({"type": "websocket.send", "text": message.get("text") or ""})'''
 ECHO = 'await send({"type": "websocket.send", "text": message.get("text") or ""})'
 
 ANSWERS = [
@@ -63,8 +68,8 @@ ANSWERS = [
                   'await send({"type": "lifespan.startup.complete"})')],
            says=["answer it with 'lifespan.shutdown.complete'"]),
     Answer("4.3", "the greeting written into the handler",
-           edit=[('await send_text(send, 200, scope["state"]["greeting"])',
-                  'await send_text(send, 200, "Hello from startup")')],
+           edit=[('state.get("greeting", "Hello (this server ran no lifespan startup)")',
+                  '"Hello from startup"')],
            says=["Read the text from scope['state']"]),
     Answer("4.3", "valid: the state updated in one call",
            edit=[(STATE, 'scope["state"].update(greeting="Hi from a valid variation")')],
@@ -103,5 +108,27 @@ ANSWERS = [
     Answer("4.5", "valid: anything else ends the loop",
            edit=[('        elif message["type"] == "websocket.disconnect":\n            return',
                   "        else:\n            return")],
+           passes=True),
+
+    Answer("4.6", "routing on scope['path'], the prefix still in it",
+           edit=[(DISPATCH_ROUTE, 'handler = ROUTES.get(scope["path"], not_found)')],
+           says=["route on route_path(scope), which strips scope['root_path']"]),
+    Answer("4.6", "routing on raw_path", edit=[(DISPATCH_ROUTE, 'handler = ROUTES.get(scope["raw_path"].decode(), not_found)')],
+           says=["route on route_path(scope)"]),
+    Answer("4.6", "binary frames echoed as text",
+           edit=[(BINARY, '            await send({"type": "websocket.send", "text": message.get("text") or ""})')],
+           says=["answer bytes with"]),
+    Answer("4.6", "binary frames decoded into text",
+           edit=[(BINARY, '            await send({"type": "websocket.send", '
+                          '"text": message.get("text") or message["bytes"].decode("latin-1")})')],
+           says=["answer bytes with"]),
+    Answer("4.6", "the WebSocket route matched on scope['path']",
+           edit=[('elif scope["type"] == "websocket" and route_path(scope) == "/echo":',
+                  'elif scope["type"] == "websocket" and scope["path"] == "/echo":')],
+           says=["route_path(scope)"], never=["answer bytes with"]),
+    Answer("4.6", "valid: the prefix stripped by hand, bytes tested with 'in'",
+           edit=[(DISPATCH_ROUTE, 'path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"\n'
+                                  '        handler = ROUTES.get(path, not_found)'),
+                 ('if message.get("bytes") is not None:', 'if "bytes" in message and message["bytes"] is not None:')],
            passes=True),
 ]
