@@ -250,6 +250,18 @@ def keep_alive(t):
             except TimeoutError:
                 raise CheckFailed("the connection closed", "it stayed open") from None
             t.expect(more == b"", "the connection closed", f"more bytes after the answer: {more!r}")
+    with t.part("an HTTP/1.0 request gets its answer, then the connection closes",
+                hint="An HTTP/1.0 client keeps no connection open unless it asks to: check the "
+                     "request's version, not only its Connection header."):
+        with connect(server) as sock, sock.makefile("rb") as rfile:
+            sock.sendall(b"GET /echo/old HTTP/1.0\r\n\r\n")
+            t.equal(read_answer(rfile)[2], b"old")
+            try:
+                more = rfile.read(1)
+            except TimeoutError:
+                raise CheckFailed("the connection closed after the HTTP/1.0 answer",
+                                  "it stayed open") from None
+            t.expect(more == b"", "the connection closed", f"more bytes after the answer: {more!r}")
 
 
 @exercise("1.8")
