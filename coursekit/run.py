@@ -75,6 +75,10 @@ def check_kind(kind, app, file, attr, args):
     sort, words = sort_of(app)
     if kind == "uvicorn" and "--interface" in args:
         return
+    # A gunicorn worker class decides what it serves (aiohttp's GunicornWebWorker serves aiohttp).
+    if kind == "gunicorn" and any(a in ("-k", "--worker-class") or a.startswith("--worker-class=")
+                                  for a in args):
+        return
     if sort != "unknown" and sort not in SERVES[kind]:
         sys.exit(f"{file}'s {attr} is {words}, which kind={kind!r} cannot serve: launch it "
                  f"with {USE.get(sort, 'another kind')}.")

@@ -79,6 +79,13 @@ def test_gunicorn_opens_no_control_socket_in_the_students_home(app_file, tmp_pat
     assert not (home / ".gunicorn").exists(), "gunicorn made a control socket in HOME"
 
 
+def test_gunicorn_serves_an_aiohttp_app_with_aiohttps_worker_class(app_file):
+    """The kind check steps aside when a worker class decides what gunicorn serves (lesson 07)."""
+    server = launch(app_file("hello_aiohttp.py"), "gunicorn", quiet=True,
+                    args=["--worker-class", "aiohttp.worker.GunicornWebWorker"])
+    assert server.get("/").text == "aiohttp"
+
+
 def test_gunicorn_workers_die_with_their_master(app_file):
     server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
     workers = children(server.process.pid, 3)
