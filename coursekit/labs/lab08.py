@@ -13,26 +13,15 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
-from coursekit.servers import launch
+from coursekit.contract import ENV_API_KEY
+from coursekit.labs import contract_checks as shared
+from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 
 SITE = Path("apps/bookmarks_site")
 APP = SITE / "bookmarks"
 MANAGE_SECONDS = 60
 USER, PASSWORD = "teacher", "a long passphrase for the checks"
 SQL_CALLS = {"raw", "execute", "executemany", "extra", "RawSQL"}
-
-
-def fresh_env(**extra):
-    """A fresh SQLite file and API key in git-ignored apps/check-data (absolute: servers chdir)."""
-    folder = (Path("apps") / "check-data").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("bookmarks-*.sqlite3"):  # the last checks' databases
-        old.unlink()
-    db_path = folder / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
-    env = {ENV_DB: str(db_path), ENV_API_KEY: secrets.token_urlsafe(24)}
-    env.update(extra)
-    return env
 
 
 def run_python(code, env, seconds=MANAGE_SECONDS):
@@ -76,29 +65,12 @@ def warmed(server):
 
 def serve(t, env=None):
     """The student's project under gunicorn (its gunicorn.conf.py migrates on start)."""
-    env = env or fresh_env()
-    server = warmed(t.launch(SITE / "wsgi.py", "gunicorn", app="application", env=env))
-
-    def restart():
-        again = launch(SITE / "wsgi.py", "gunicorn", app="application", env=env, name=server.name,
-                       timeout=20, quiet=True)
-        t.servers.append(again)
-        return warmed(again)
-    return server, env[ENV_API_KEY], env[ENV_DB], restart
+    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env, restart_seconds=20,
+                        ready=warmed)
 
 
 def contract_stages(t, stages, served=None):
-    server, key, db_path, restart = served or serve(t)
-    report = run_contract(server, key, stages, db_path=db_path, restart=restart)
-    for outcome in report.outcomes:
-        with t.part(outcome.clause.description, hint=outcome.clause.hint):
-            if not outcome.passed:
-                raise CheckFailed(outcome.expected, outcome.got)
-
-
-def source_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    shared.contract_stage(t, stages, served or serve(t))
 
 
 def sql_from_strings(path):
@@ -228,26 +200,12 @@ def errors(t):
 
 @exercise("8.4")
 def auth(t):
-    with t.part("require_key() compares keys with compare_digest, never ==",
-                hint="== stops at the first wrong character, so its timing leaks the key; "
-                     "hmac.compare_digest takes the same time for every guess."):
-        node = next((n for n in ast.parse(source_of(APP / "api.py")).body
-                     if isinstance(n, ast.FunctionDef) and n.name == "require_key"), None)
-        t.expect(node is not None, "a function require_key() in bookmarks/api.py", "none")
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
-                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
-        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
-                 and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
-                 and re.search(r"key|KEY|presented|Authorization", ast.unparse(n))]
-        t.expect(calls and not plain, "compare_digest(...) and no == on the key",
-                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
-    env = fresh_env()
-    served = serve(t, env)
-    with t.part(f"a write with the key from {ENV_API_KEY} is accepted",
-                hint=f"Compare with settings.BOOKMARKS_API_KEY, which settings.py reads from {ENV_API_KEY}."):
-        response = served[0].post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
-                                  headers={"Authorization": f"Bearer {env[ENV_API_KEY]}"})
-        t.expect(response.status_code == 201, "201", str(response.status_code))
+    shared.key_compared_safely(t, lambda: function_in(APP / "api.py", "require_key",
+                                                     expected="a function require_key() in bookmarks/api.py"),
+                               r"key|KEY|presented|Authorization", who="compare_digest")
+    served = serve(t)
+    shared.key_from_env_accepted(t, served, hint="Compare with settings.BOOKMARKS_API_KEY, which settings.py "
+                                                 f"reads from {ENV_API_KEY}.")
     contract_stages(t, ["auth"], served)
 
 
