@@ -18,7 +18,7 @@ import pytest
 from conftest import IPCKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
-LABS = ["lab00", "lab01", "lab02", "lab03", "lab04"]
+LABS = ["lab00", "lab01", "lab02", "lab03", "lab04", "lab06", "lab07", "lab08"]
 CHECK_CALL = re.compile(r"""^check\(\s*["'](\d+\.\d+)["']""")
 RESULT = re.compile(r"Exercise (\d+\.\d+): (?:all (\d+) checks passed|(\d+) of (\d+) checks passed)")
 LEFT_BEHIND = """

@@ -240,8 +240,8 @@ def test_with_override(t):
         return done.returncode, summary, done.stdout[-1500:], found
 
     with t.part(f"{STUDENT_TEST} overrides get_db in a test and asserts something",
-                hint="Set app.dependency_overrides[get_db] = lambda: memory inside the test, and assert "
-                     "on the answers (status, body)."):
+                hint="Inside the test, map get_db in app.dependency_overrides to a function that returns your "
+                     "in-memory connection, and assert on the answers (status, body)."):
         tree = ast.parse(source_of(STUDENT_TEST))
         tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
         t.expect(tests, "a function test_...()", "none")
@@ -256,7 +256,7 @@ def test_with_override(t):
         code, summary, output, found = run_pytest()
         t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
     with t.part("your test leaves no override behind (clear them in a finally)",
-                hint="End the test with app.dependency_overrides.clear() in a finally: block, or the next "
+                hint="Empty app.dependency_overrides (its clear method) in a finally: block, or the next "
                      "test runs with your in-memory database without knowing it."):
         t.expect(found["imported"] and not found["left"], "app.dependency_overrides empty after the tests",
                  f"still overridden: {', '.join(found['left'])}" if found["left"] else "the app was not imported")

@@ -158,7 +158,8 @@ def auth(t):
         t, lambda: function_in(APP, "require_key", expected="an async def require_key(request, handler)"),
         r"(?i)key")
     served = serve(t)
-    shared.key_from_env_accepted(t, served, hint=f"Compare with app[API_KEY], which create_app() reads from {ENV_API_KEY}.")
+    shared.key_from_env_accepted(t, served,
+                                 hint=f"Compare with app[API_KEY], which create_app() reads from {ENV_API_KEY}.")
     contract_stage(t, "auth", served)
 
 

@@ -270,21 +270,23 @@ def admin_site(t):
         t.expect(done.status_code == 302, "302 to /admin/", f"{done.status_code}")
     changelist = server.url + "admin/bookmarks/bookmark/"
     with t.part("Bookmark is registered with the admin (a Bookmarks list at /admin/bookmarks/bookmark/)",
-                hint="Decorate your ModelAdmin with @admin.register(Bookmark), or call admin.site.register."):
+                hint="Register your ModelAdmin for Bookmark with the @admin.register decorator, or call "
+                     "admin.site.register."):
         listing = session.get(changelist, timeout=5)
         t.expect(listing.status_code == 200, "200", f"{listing.status_code}")
     with t.part("the list shows each bookmark's url and owner columns (list_display)",
-                hint='list_display = ["title", "url", "owner", "created"]'):
+                hint="Set the ModelAdmin's list_display to the fields to show as columns, url and owner among them."):
         t.expect("column-url" in listing.text and "column-owner" in listing.text,
                  "url and owner columns", "not both columns")
         t.expect(created.status_code == 201 and title in listing.text, f"{title!r} in the list", "not there")
-    with t.part("the admin searches titles (search_fields)", hint='search_fields = ["title", "url"]'):
+    with t.part("the admin searches titles (search_fields)",
+                hint="Set the ModelAdmin's search_fields to the fields the search box looks in (the title, the url)."):
         found = session.get(changelist, params={"q": title.split()[-1]}, timeout=5)
         t.expect(other.status_code == 201 and 'name="q"' in found.text and title in found.text
                  and "Another one" not in found.text,
                  "a search box that finds the bookmark by its title", "no search, or no match")
     with t.part("tags are edited inline on a bookmark's page (a TabularInline of Tag)",
-                hint="class TagInline(admin.TabularInline): model = Tag, and inlines = [TagInline]."):
+                hint="Write an admin.TabularInline subclass whose model is Tag, and name it in the ModelAdmin's inlines."):
         item = created.json()["id"]
         change = session.get(f"{changelist}{item}/change/", timeout=5)
         t.expect('name="tags-TOTAL_FORMS"' in change.text, "an inline formset of tags", "none")
@@ -305,7 +307,7 @@ def form_and_login(t):
     session = logged_in(t, server, env)
     title = f"Form check {secrets.token_hex(3)}"
     with t.part("the logged-in user's form, with its CSRF token, saves a bookmark with its owner and tags",
-                hint="{% csrf_token %} inside the <form>; the view sets bookmark.owner = request.user "
+                hint="{% csrf_token %} inside the <form>; the view makes request.user the bookmark's owner "
                      "and saves the tags from form.cleaned_data."):
         page = session.get(server.url + "new/", timeout=5)
         t.expect(page.status_code == 200, "200 for GET /new/ when logged in", str(page.status_code))
