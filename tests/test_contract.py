@@ -18,7 +18,7 @@ import pytest
 
 from coursekit import contract
 from coursekit.contract import ENV_API_KEY, ENV_DB, STAGES, run_contract
-from coursekit.servers import free_port, launch
+from coursekit.servers import ServerError, free_port, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = Path(__file__).resolve().parent / "apps"
@@ -115,7 +115,11 @@ def test_implementation_keeps_every_clause(implementation, tmp_path):
 @pytest.mark.servers
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda i: i.id)
 def test_lab_starter_breaks_the_contract_in_every_stage(starter, tmp_path):
-    server, key, db_path, restart = serve(starter, tmp_path)
+    try:
+        server, key, db_path, restart = serve(starter, tmp_path)
+    except ServerError as error:  # a starter whose settings call a stub at import (Django's flag())
+        assert "NotImplementedError" in str(error), f"the starter does not start, and not for a stub:\n{error}"
+        return
     report = run_contract(server, key, db_path=db_path, restart=restart)
     failing = {o.clause.stage for o in report.failed}
     assert failing == set(STAGES), f"the starter passes every clause of {set(STAGES) - failing}:\n{report}"
