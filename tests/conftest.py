@@ -102,3 +102,54 @@ def app_file(tmp_path):
 def no_servers_left_behind():
     yield
     servers.stop_all()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright; the browser tests' one skip when it is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: Debian's chromium is not installed at {CHROMIUM} "
+                    "(CI installs it with apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+                                              timeout=30_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(*origins, fake={url: html}) -> a new page that may reach only URLs starting with one of
+    `origins` (and the `fake` URLs, answered with that HTML by the test); every other request is aborted."""
+    pages = []
+
+    def open_(*origins, fake=None):
+        fake = fake or {}
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        page.blocked = []  # what the page tried to reach and was refused
+
+        def route(route):
+            url = route.request.url
+            if url in fake:
+                route.fulfill(status=200, content_type="text/html", body=fake[url])
+            elif url.startswith(origins):
+                route.continue_()
+            else:
+                page.blocked.append(url)
+                route.abort()
+        page.route("**/*", route)
+        pages.append(page)
+        return page
+    yield open_
+    for page in pages:
+        page.close()

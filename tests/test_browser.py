@@ -2,7 +2,7 @@
 
 The Flask solution of lab 05 is served by gunicorn; the browser loads its page, an injected
 <script> in a title must not run, and the tag link and the filter form must round-trip. The
-browser may reach only the server under test (every other request is aborted). Without
+browser (conftest's `browser` and `open_page`) may reach only the server under test. Without
 /usr/bin/chromium the test is skipped, with the reason shown by `-ra`.
 """
 import os
@@ -15,9 +15,6 @@ from coursekit.contract import ENV_API_KEY, ENV_DB
 from coursekit.servers import launch
 from test_contract import files_from_notebook
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 pytestmark = pytest.mark.servers
 
 
@@ -43,38 +40,19 @@ def service(tmp_path):
 
 
 @pytest.fixture
-def chromium():
-    """Skip, saying why, when Debian's chromium is missing (before any server starts)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no browser: Debian's chromium is not installed at {CHROMIUM} "
-                    "(CI installs it with apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
-def page(chromium, service):
-    """A fresh headless chromium page that may talk to the service only."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(10_000)
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(service.url)
-                       else route.abort())
-            page.dialogs = []
-            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-            yield page
-        finally:
-            browser.close()
+def page(open_page, service):
+    """A headless chromium page that may talk to the service only, and keeps the dialogs it saw."""
+    page = open_page(service.url)
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    return page
 
 
 def titles(page):
     return page.locator("li > a:not(.tag)").all_inner_texts()
 
 
-def test_page_lists_bookmarks_and_an_injected_script_stays_text(chromium, page, service):
+def test_page_lists_bookmarks_and_an_injected_script_stays_text(page, service):
     page.goto(service.url)
     shown = titles(page)
     assert "Flask documentation" in shown and "SQLite" in shown
@@ -84,7 +62,7 @@ def test_page_lists_bookmarks_and_an_injected_script_stays_text(chromium, page, 
     assert page.locator("a", has_text="SQLite").get_attribute("href") == "https://www.sqlite.org/"
 
 
-def test_tag_link_and_filter_form_round_trip(chromium, page, service):
+def test_tag_link_and_filter_form_round_trip(page, service):
     page.goto(service.url)
     page.locator("a.tag", has_text="database").first.click()
     page.wait_for_url("**/?tag=database")
@@ -95,3 +73,10 @@ def test_tag_link_and_filter_form_round_trip(chromium, page, service):
     page.wait_for_url("**/?tag=python")
     assert titles(page) == ["Flask documentation"]
     assert requests.get(page.url, timeout=5).status_code == 200
+
+
+def test_the_browser_may_reach_only_the_server_under_test(page, service):
+    """open_page aborts every other request in the browser itself: nothing leaves the machine."""
+    page.goto(service.url)
+    outcome = page.evaluate("fetch('https://example.org/').then(() => 'reached', () => 'refused')")
+    assert outcome == "refused" and page.blocked == ["https://example.org/"], (outcome, page.blocked)

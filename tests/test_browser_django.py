@@ -19,25 +19,13 @@ from coursekit.servers import launch
 from test_contract import files_from_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 EVIL = "https://evil.example/"
 USER = "teacher"
 pytestmark = pytest.mark.servers
 
 
 @pytest.fixture
-def chromium():
-    """Skip, saying why, when Debian's chromium is missing (before any server starts)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no browser: Debian's chromium is not installed at {CHROMIUM} "
-                    "(CI installs it with apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
-def site(chromium, tmp_path):
+def site(browser, tmp_path):
     """The lab 08 solution under gunicorn, migrated, with a superuser; yields (server, password)."""
     files_from_notebook(ROOT / "solutions" / "08-django.ipynb", tmp_path)
     folder = tmp_path / "apps" / "bookmarks_site"
@@ -54,32 +42,13 @@ def site(chromium, tmp_path):
 
 
 @pytest.fixture
-def page(chromium, site):
+def page(open_page, site):
     """A headless chromium page that may reach the site, and evil.example as the test answers it."""
-    from playwright.sync_api import sync_playwright
-
     server = site[0]
     forged = (f'<form id="f" method="post" action="{server.url}new/">'
               '<input name="url" value="https://evil.example/"><input name="title" value="Forged">'
               '<input name="tags" value=""></form><script>document.getElementById("f").submit()</script>')
-
-    def only_site(route):
-        if route.request.url.startswith(server.url):
-            route.continue_()
-        elif route.request.url == EVIL:
-            route.fulfill(status=200, content_type="text/html", body=forged)
-        else:
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(10_000)
-            page.route("**/*", only_site)
-            yield page
-        finally:
-            browser.close()
+    return open_page(server.url, fake={EVIL: forged})
 
 
 def log_in(page, url, password):

@@ -5,16 +5,16 @@ import ast
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
-from coursekit.servers import launch
+from coursekit.checks import exercise
+from coursekit.contract import ENV_API_KEY, ENV_DB
+from coursekit.labs import contract_checks as shared
+from coursekit.labs.contract_checks import data_folder, function_in, source_of
 
 APP = "apps/fastapi_bookmarks.py"
 COUNTED = "apps/lab06_counted_app.py"
@@ -88,54 +88,21 @@ def pytest_sessionfinish(session, exitstatus):
 '''
 
 
-def data_folder():
-    """apps/check-data (git-ignored), emptied of the last checks' databases."""
-    folder = (Path("apps") / "check-data").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("bookmarks-*.sqlite3"):
-        old.unlink(missing_ok=True)
-    return folder
-
-
 def serve(t, path=APP):
     """The student's app under uvicorn on a fresh database and a fresh random key."""
-    db_path = data_folder() / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
-    key = secrets.token_urlsafe(24)
-    env = {ENV_DB: str(db_path), ENV_API_KEY: key}
-    server = t.launch(path, "uvicorn", env=env)
-
-    def restart():
-        again = launch(path, "uvicorn", env=env, name=server.name, timeout=15, quiet=True)
-        t.servers.append(again)
-        return again
-    return server, key, db_path, restart
+    return shared.serve(t, path, "uvicorn")
 
 
 def contract_stage(t, stage, served=None):
-    """One part per clause of the stage, each saying what the contract expects and what came back."""
-    server, key, db_path, restart = served or serve(t)
-    report = run_contract(server, key, [stage], db_path=db_path, restart=restart)
-    for outcome in report.outcomes:
-        with t.part(outcome.clause.description, hint=outcome.clause.hint):
-            if not outcome.passed:
-                raise CheckFailed(outcome.expected, outcome.got)
+    shared.contract_stage(t, stage, served or serve(t))
 
 
 def write(server, key, method, path, **kwargs):
     return server.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs)
 
 
-def source_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def function_in(path, name):
-    """The ast of a top-level function in the student's file (or a plain failure)."""
-    for node in ast.parse(source_of(path)).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return node
-    raise CheckFailed(f"a function {name}() in {path}", "none")
+def require_key():
+    return function_in(APP, "require_key")
 
 
 @exercise("6.1")
@@ -195,25 +162,10 @@ def errors(t):
 
 @exercise("6.4")
 def auth(t):
-    with t.part("require_key() compares keys with hmac.compare_digest, never ==",
-                hint="== stops at the first wrong character, so its timing leaks the key; "
-                     "hmac.compare_digest takes the same time for every guess."):
-        node = function_in(APP, "require_key")
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
-                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
-        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
-                 and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in n.ops)
-                 and re.search(r"key|KEY|presented|expected|token", ast.unparse(n))]
-        t.expect(calls and not plain, "hmac.compare_digest(...) and no == on the key",
-                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
-    with t.part(f"no key is written in the code: it comes from {ENV_API_KEY}",
-                hint=f"Read the key with os.environ.get('{ENV_API_KEY}', ''); a key in the code ends up in "
-                     "git and in every copy."):
-        node = function_in(APP, "require_key")
-        literals = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)
-                    and isinstance(n.value, str) and len(n.value) >= 6 and " " not in n.value
-                    and n.value.lower() not in {word.lower() for word in NOT_KEYS}]
-        t.expect(not literals, "no key-like string in require_key()", repr(literals[0]) if literals else "")
+    shared.key_compared_safely(t, require_key, r"key|KEY|presented|expected|token")
+    shared.no_key_in_code(t, require_key, NOT_KEYS, f"no key is written in the code: it comes from {ENV_API_KEY}",
+                          hint=f"Read the key with os.environ.get('{ENV_API_KEY}', ''); a key in the code "
+                               "ends up in git and in every copy.")
     contract_stage(t, "auth")
 
 
@@ -288,8 +240,8 @@ def test_with_override(t):
         return done.returncode, summary, done.stdout[-1500:], found
 
     with t.part(f"{STUDENT_TEST} overrides get_db in a test and asserts something",
-                hint="Set app.dependency_overrides[get_db] = lambda: memory inside the test, and assert "
-                     "on the answers (status, body)."):
+                hint="Inside the test, map get_db in app.dependency_overrides to a function that returns your "
+                     "in-memory connection, and assert on the answers (status, body)."):
         tree = ast.parse(source_of(STUDENT_TEST))
         tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
         t.expect(tests, "a function test_...()", "none")
@@ -304,7 +256,7 @@ def test_with_override(t):
         code, summary, output, found = run_pytest()
         t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
     with t.part("your test leaves no override behind (clear them in a finally)",
-                hint="End the test with app.dependency_overrides.clear() in a finally: block, or the next "
+                hint="Empty app.dependency_overrides (its clear method) in a finally: block, or the next "
                      "test runs with your in-memory database without knowing it."):
         t.expect(found["imported"] and not found["left"], "app.dependency_overrides empty after the tests",
                  f"still overridden: {', '.join(found['left'])}" if found["left"] else "the app was not imported")

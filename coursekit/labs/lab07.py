@@ -5,7 +5,6 @@ import ast
 import asyncio
 import base64
 import os
-import secrets
 import socket
 import struct
 import tempfile
@@ -16,8 +15,9 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
-from coursekit.servers import launch
+from coursekit.contract import ENV_API_KEY
+from coursekit.labs import contract_checks as shared
+from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 
 APP = "apps/bookmarks_aiohttp.py"
 STORE = "apps/bookmarks_store.py"
@@ -59,31 +59,11 @@ sqlite3.connect = connect
 
 def serve(t, extra_env=None):
     """The student's app under aiohttp on a fresh database and a fresh random key."""
-    folder = Path(tempfile.mkdtemp(prefix="lab07-"))
-    db_path, key = folder / "bookmarks.sqlite3", secrets.token_urlsafe(24)
-    env = {ENV_DB: str(db_path), ENV_API_KEY: key, **(extra_env or {})}
-    server = t.launch(APP, "aiohttp", app=FACTORY, env=env)
-
-    def restart():
-        again = launch(APP, "aiohttp", app=FACTORY, env=env, name=server.name, timeout=10, quiet=True)
-        t.servers.append(again)
-        return again
-    return server, key, db_path, restart
+    return shared.serve(t, APP, "aiohttp", app=FACTORY, env=fresh_env(**(extra_env or {})))
 
 
 def contract_stage(t, stage, served=None):
-    """One part per clause of the stage, each saying what the contract expects and what came back."""
-    server, key, db_path, restart = served or serve(t)
-    report = run_contract(server, key, [stage], db_path=db_path, restart=restart)
-    for outcome in report.outcomes:
-        with t.part(outcome.clause.description, hint=outcome.clause.hint):
-            if not outcome.passed:
-                raise CheckFailed(outcome.expected, outcome.got)
-
-
-def source_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    shared.contract_stage(t, stage, served or serve(t))
 
 
 def blocking_calls(path):
@@ -174,26 +154,12 @@ def errors(t):
 
 @exercise("7.4")
 def auth(t):
-    with t.part("require_key() compares keys with hmac.compare_digest, never ==",
-                hint="== stops at the first wrong character, so its timing leaks the key; "
-                     "hmac.compare_digest takes the same time for every guess."):
-        node = next((n for n in ast.parse(source_of(APP)).body
-                     if isinstance(n, ast.AsyncFunctionDef) and n.name == "require_key"), None)
-        t.expect(node is not None, "an async def require_key(request, handler)", "none")
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
-                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
-        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
-                 and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
-                 and "key" in ast.unparse(n).lower() and "method" not in ast.unparse(n)]
-        t.expect(calls and not plain, "hmac.compare_digest(...) and no == on the key",
-                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
+    shared.key_compared_safely(
+        t, lambda: function_in(APP, "require_key", expected="an async def require_key(request, handler)"),
+        r"(?i)key")
     served = serve(t)
-    with t.part(f"a write with the key from {ENV_API_KEY} is accepted",
-                hint=f"Compare with app[API_KEY], which create_app() reads from {ENV_API_KEY}."):
-        server, key = served[0], served[1]
-        response = server.post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
-                               headers={"Authorization": f"Bearer {key}"})
-        t.expect(response.status_code == 201, "201", f"{response.status_code}")
+    shared.key_from_env_accepted(t, served,
+                                 hint=f"Compare with app[API_KEY], which create_app() reads from {ENV_API_KEY}.")
     contract_stage(t, "auth", served)
 
 

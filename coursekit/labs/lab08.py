@@ -13,26 +13,15 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY, ENV_DB, run_contract
-from coursekit.servers import launch
+from coursekit.contract import ENV_API_KEY
+from coursekit.labs import contract_checks as shared
+from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 
 SITE = Path("apps/bookmarks_site")
 APP = SITE / "bookmarks"
 MANAGE_SECONDS = 60
 USER, PASSWORD = "teacher", "a long passphrase for the checks"
 SQL_CALLS = {"raw", "execute", "executemany", "extra", "RawSQL"}
-
-
-def fresh_env(**extra):
-    """A fresh SQLite file and API key in git-ignored apps/check-data (absolute: servers chdir)."""
-    folder = (Path("apps") / "check-data").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("bookmarks-*.sqlite3"):  # the last checks' databases
-        old.unlink()
-    db_path = folder / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
-    env = {ENV_DB: str(db_path), ENV_API_KEY: secrets.token_urlsafe(24)}
-    env.update(extra)
-    return env
 
 
 def run_python(code, env, seconds=MANAGE_SECONDS):
@@ -76,29 +65,12 @@ def warmed(server):
 
 def serve(t, env=None):
     """The student's project under gunicorn (its gunicorn.conf.py migrates on start)."""
-    env = env or fresh_env()
-    server = warmed(t.launch(SITE / "wsgi.py", "gunicorn", app="application", env=env))
-
-    def restart():
-        again = launch(SITE / "wsgi.py", "gunicorn", app="application", env=env, name=server.name,
-                       timeout=20, quiet=True)
-        t.servers.append(again)
-        return warmed(again)
-    return server, env[ENV_API_KEY], env[ENV_DB], restart
+    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env,
+                        ready=warmed)
 
 
 def contract_stages(t, stages, served=None):
-    server, key, db_path, restart = served or serve(t)
-    report = run_contract(server, key, stages, db_path=db_path, restart=restart)
-    for outcome in report.outcomes:
-        with t.part(outcome.clause.description, hint=outcome.clause.hint):
-            if not outcome.passed:
-                raise CheckFailed(outcome.expected, outcome.got)
-
-
-def source_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    shared.contract_stage(t, stages, served or serve(t))
 
 
 def sql_from_strings(path):
@@ -228,26 +200,12 @@ def errors(t):
 
 @exercise("8.4")
 def auth(t):
-    with t.part("require_key() compares keys with compare_digest, never ==",
-                hint="== stops at the first wrong character, so its timing leaks the key; "
-                     "hmac.compare_digest takes the same time for every guess."):
-        node = next((n for n in ast.parse(source_of(APP / "api.py")).body
-                     if isinstance(n, ast.FunctionDef) and n.name == "require_key"), None)
-        t.expect(node is not None, "a function require_key() in bookmarks/api.py", "none")
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)
-                 and getattr(n.func, "attr", getattr(n.func, "id", "")) == "compare_digest"]
-        plain = [ast.unparse(n) for n in ast.walk(node) if isinstance(n, ast.Compare)
-                 and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
-                 and re.search(r"key|KEY|presented|Authorization", ast.unparse(n))]
-        t.expect(calls and not plain, "compare_digest(...) and no == on the key",
-                 f"== in: {plain[0]}" if plain else "no call to compare_digest")
-    env = fresh_env()
-    served = serve(t, env)
-    with t.part(f"a write with the key from {ENV_API_KEY} is accepted",
-                hint=f"Compare with settings.BOOKMARKS_API_KEY, which settings.py reads from {ENV_API_KEY}."):
-        response = served[0].post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
-                                  headers={"Authorization": f"Bearer {env[ENV_API_KEY]}"})
-        t.expect(response.status_code == 201, "201", str(response.status_code))
+    shared.key_compared_safely(t, lambda: function_in(APP / "api.py", "require_key",
+                                                     expected="a function require_key() in bookmarks/api.py"),
+                               r"key|KEY|presented|Authorization", who="compare_digest")
+    served = serve(t)
+    shared.key_from_env_accepted(t, served, hint="Compare with settings.BOOKMARKS_API_KEY, which settings.py "
+                                                 f"reads from {ENV_API_KEY}.")
     contract_stages(t, ["auth"], served)
 
 
@@ -312,21 +270,23 @@ def admin_site(t):
         t.expect(done.status_code == 302, "302 to /admin/", f"{done.status_code}")
     changelist = server.url + "admin/bookmarks/bookmark/"
     with t.part("Bookmark is registered with the admin (a Bookmarks list at /admin/bookmarks/bookmark/)",
-                hint="Decorate your ModelAdmin with @admin.register(Bookmark), or call admin.site.register."):
+                hint="Register your ModelAdmin for Bookmark with the @admin.register decorator, or call "
+                     "admin.site.register."):
         listing = session.get(changelist, timeout=5)
         t.expect(listing.status_code == 200, "200", f"{listing.status_code}")
     with t.part("the list shows each bookmark's url and owner columns (list_display)",
-                hint='list_display = ["title", "url", "owner", "created"]'):
+                hint="Set the ModelAdmin's list_display to the fields to show as columns, url and owner among them."):
         t.expect("column-url" in listing.text and "column-owner" in listing.text,
                  "url and owner columns", "not both columns")
         t.expect(created.status_code == 201 and title in listing.text, f"{title!r} in the list", "not there")
-    with t.part("the admin searches titles (search_fields)", hint='search_fields = ["title", "url"]'):
+    with t.part("the admin searches titles (search_fields)",
+                hint="Set the ModelAdmin's search_fields to the fields the search box looks in (the title, the url)."):
         found = session.get(changelist, params={"q": title.split()[-1]}, timeout=5)
         t.expect(other.status_code == 201 and 'name="q"' in found.text and title in found.text
                  and "Another one" not in found.text,
                  "a search box that finds the bookmark by its title", "no search, or no match")
     with t.part("tags are edited inline on a bookmark's page (a TabularInline of Tag)",
-                hint="class TagInline(admin.TabularInline): model = Tag, and inlines = [TagInline]."):
+                hint="Write an admin.TabularInline subclass whose model is Tag, and name it in the ModelAdmin's inlines."):
         item = created.json()["id"]
         change = session.get(f"{changelist}{item}/change/", timeout=5)
         t.expect('name="tags-TOTAL_FORMS"' in change.text, "an inline formset of tags", "none")
@@ -347,7 +307,7 @@ def form_and_login(t):
     session = logged_in(t, server, env)
     title = f"Form check {secrets.token_hex(3)}"
     with t.part("the logged-in user's form, with its CSRF token, saves a bookmark with its owner and tags",
-                hint="{% csrf_token %} inside the <form>; the view sets bookmark.owner = request.user "
+                hint="{% csrf_token %} inside the <form>; the view makes request.user the bookmark's owner "
                      "and saves the tags from form.cleaned_data."):
         page = session.get(server.url + "new/", timeout=5)
         t.expect(page.status_code == 200, "200 for GET /new/ when logged in", str(page.status_code))

@@ -1,26 +1,16 @@
-"""Lab 08's checks against plausible wrong answers (each must fail with its hint) and valid
-alternatives (each must pass), run through the real checks against real servers; and the
-Django solution against the contract on a real PostgreSQL where one can start."""
+"""Lab 08's Django solution against the contract on a real PostgreSQL, where one can start."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from coursekit.checks import run_exercise
 from test_contract import files_from_notebook
-from wrong_answers_lab08 import SITE, SOLUTION, wrong_answers
 
-LESSON = SOLUTION.parent.parent / "notebooks" / "08-django.ipynb"
-
-ANSWERS = wrong_answers()
-
-
-def test_every_exercise_has_three_wrong_answers_and_a_valid_one():
-    for number in ("8.1", "8.2", "8.3", "8.4", "8.5", "8.6", "8.7"):
-        mine = [a for a in ANSWERS if a["exercise"] == number]
-        assert sum(not a["valid"] for a in mine) >= 3 and sum(a["valid"] for a in mine) >= 1, number
-        assert all(a["valid"] or a["hint"] for a in mine)
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION, LESSON = ROOT / "solutions" / "08-django.ipynb", ROOT / "notebooks" / "08-django.ipynb"
+SITE = "apps/bookmarks_site"
 
 
 def make_migrations(folder):
@@ -29,25 +19,6 @@ def make_migrations(folder):
                           env=dict(os.environ, BOOKMARKS_DB=str(folder / "makemigrations.sqlite3")),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-@pytest.mark.servers
-@pytest.mark.parametrize("answer", ANSWERS, ids=[f"{a['exercise']}-{a['label']}" for a in ANSWERS])
-def test_check_judges_the_answer(answer, tmp_path, monkeypatch):
-    files_from_notebook(SOLUTION, tmp_path)
-    if not answer["after_migrations"]:
-        (tmp_path / answer["cell"]).write_text(answer["source"] + "\n")
-    make_migrations(tmp_path)
-    if answer["after_migrations"]:
-        (tmp_path / answer["cell"]).write_text(answer["source"] + "\n")
-    monkeypatch.chdir(tmp_path)
-    checks = run_exercise(answer["exercise"])
-    report = checks.report()
-    if answer["valid"]:
-        assert checks.passed == len(checks.results), f"a valid answer fails:\n{report}"
-    else:
-        assert checks.passed < len(checks.results), f"the check lets this through:\n{report}"
-        assert answer["hint"] in report, f"the report does not say {answer['hint']!r}:\n{report}"
 
 
 @pytest.mark.servers

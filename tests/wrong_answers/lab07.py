@@ -1,0 +1,184 @@
+"""Lab 07's wrong answers (format: tests/wrong_answers/__init__.py)."""
+from pathlib import Path
+
+import nbformat
+
+from wrong_answers import Answer
+
+SOLUTION = "07-aiohttp.ipynb"
+# The store's two cells: the dict-based stand-in that exercise 7.1 gives, and the SQLite one of 7.2.
+STAND_IN, SQLITE_STORE = [
+    cell.source.split("\n", 1)[1]
+    for cell in nbformat.read(Path(__file__).parents[2] / "solutions" / SOLUTION, as_version=4).cells
+    if cell.cell_type == "code" and cell.source.startswith("%%writefile apps/bookmarks_store.py\n")]
+CREATE = ('    return web.json_response(item, status=201, headers={"Location": str(location)})')
+LIST_CALL = ("    items, total = await asyncio.to_thread(store.list_bookmarks, request.app[DB_PATH], limit, offset,\n"
+             '                                           request.query.get("tag"))')
+BROADCAST = ("    for name, ws in list(app[CHATTERS].items()):  # a copy: the room may change while we await\n"
+             "        try:\n"
+             "            await ws.send_str(text)\n"
+             "        except (ConnectionError, RuntimeError):  # closing or closed under our feet\n"
+             "            app[CHATTERS].pop(name, None)")
+CHAT = ("    request.app[CHATTERS][name] = ws\n"
+        "    try:\n"
+        '        await broadcast(request.app, f"{name} joined")\n'
+        "        async for message in ws:\n"
+        "            if message.type == WSMsgType.TEXT:\n"
+        '                await broadcast(request.app, f"{name}: {message.data}")\n'
+        "    finally:\n"
+        "        if request.app[CHATTERS].get(name) is ws:\n"
+        "            del request.app[CHATTERS][name]\n"
+        '        await broadcast(request.app, f"{name} left")')
+FETCH = ("    async with asyncio.timeout(deadline):  # one deadline for the whole batch\n"
+         "        async with aiohttp.ClientSession(base_url) as session:  # one session: connections reused\n"
+         "            return await asyncio.gather(*(one(session, path) for path in paths))")
+
+ANSWERS = [
+    Answer("7.1", "the store called on the event loop",
+           edit=[(LIST_CALL, "    items, total = store.list_bookmarks(request.app[DB_PATH], limit, offset, "
+                  'request.query.get("tag"))')],
+           says=["to_thread"]),
+    Answer("7.1", "no Location header on 201",
+           edit=[(CREATE, "    return web.json_response(item, status=201)")],
+           says=["Location"]),
+    Answer("7.1", "create answers 200",
+           edit=[(CREATE, '    return web.json_response(item, headers={"Location": str(location)})')],
+           says=["201"]),
+    Answer("7.1", "delete answers 200 with a body",
+           edit=[("    return web.Response(status=204)", '    return web.json_response({"deleted": wanted})')],
+           says=["204"]),
+    Answer("7.1", "absolute Location (request.url.join)",
+           edit=[(CREATE, "    return web.json_response(item, status=201, "
+                  'headers={"Location": str(request.url.join(location))})')],
+           passes=True),
+    # 7.2 storage, off the loop
+    Answer("7.2", "database path written in the code",
+           edit=[("    db = sqlite3.connect(path)", '    db = sqlite3.connect("bookmarks.sqlite3")')],
+           says=["BOOKMARKS_DB"]),
+    Answer("7.2", "no commit after INSERT",
+           edit=[("    with closing(connect(path)) as db, db:  # the inner `db` commits when the block ends", "    with closing(connect(path)) as db:")],
+           says=["commit"]),
+    Answer("7.2", "the in-memory stand-in kept",
+           edit=[(SQLITE_STORE, STAND_IN)],
+           says=["SQLite"]),
+    # Imported by name, the blocking call is invisible to the source check: the held query finds it.
+    Answer("7.2", "SQLite on the event loop, through a name imported from the store",
+           edit=[(LIST_CALL, '    items, total = list_bookmarks(request.app[DB_PATH], limit, offset, request.query.get("tag"))'
+                  "\n"),
+                 ("import bookmarks_store as store\n",
+                  "import bookmarks_store as store\nfrom bookmarks_store import list_bookmarks\n")],
+           says=["event loop was blocked"]),
+    Answer("7.2", "time.sleep in a handler, waiting out a locked database",
+           edit=[("    fields = validate(await read_json(request))\n", "    fields = validate(await read_json(request))\n    time.sleep(0.01)  # let SQLite settle\n"),
+                 ("import os\n", "import os\nimport time\n")],
+           says=["time.sleep"]),
+    Answer("7.2", "autocommit instead of commit()",
+           edit=[("    db = sqlite3.connect(path)", "    db = sqlite3.connect(path, isolation_level=None)")],
+           passes=True),
+    # 7.3 errors
+    Answer("7.3", "json_errors not registered",
+           edit=[("middlewares=[json_errors, require_key]", "middlewares=[require_key]")],
+           says=["middleware"]),
+    Answer("7.3", "the middleware drops the error's headers (Allow)",
+           edit=[("            kept = {name: value for name, value in error.headers.items()\n"
+                  '                    if name.lower() not in ("content-type", "content-length")}  '
+                  "# Allow, WWW-Authenticate\n", "            kept = {}\n")],
+           says=["Allow"]),
+    Answer("7.3", "the body limit left at aiohttp's 1 MB",
+           edit=[("    max_body = 64 * 1024\n", "")],
+           says=["65536"]),
+    Answer("7.3", "any string accepted as url",
+           edit=[('if parts.scheme not in ("http", "https") or not parts.netloc:', "if False:")],
+           says=["urlsplit"]),
+    Answer("7.3", "url checked with hostname and a lower-cased scheme",
+           edit=[('if parts.scheme not in ("http", "https") or not parts.netloc:', 'if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:')],
+           passes=True),
+    # 7.4 the API key
+    Answer("7.4", "keys compared with !=",
+           edit=[("not hmac.compare_digest(presented.encode(), expected.encode())", "presented != expected")],
+           says=["compare_digest"]),
+    Answer("7.4", "a key written into the code",
+           edit=[("        expected = request.app[API_KEY]", '        expected = "dev-secret-key-42"')],
+           says=["BOOKMARKS_API_KEY"]),
+    Answer("7.4", "401 without WWW-Authenticate",
+           edit=[(',\n                                       headers={"WWW-Authenticate": \'Bearer realm="bookmarks"\'})', ")")],
+           says=["WWW-Authenticate"]),
+    Answer("7.4", "the Bearer scheme not checked",
+           edit=[('if scheme != "Bearer" or not expected', "if not expected")],
+           says=["Bearer"]),
+    Answer("7.4", "the key cut off with removeprefix",
+           edit=[('        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")\n'
+                  "        expected = request.app[API_KEY]\n"
+                  '        if scheme != "Bearer" or not expected or not hmac.compare_digest(presented.encode(), '
+                  "expected.encode()):", '        header = request.headers.get("Authorization", "")\n'
+                  "        expected = request.app[API_KEY]\n"
+                  '        if not header.startswith("Bearer ") or not expected or not hmac.compare_digest(\n'
+                  '                header.removeprefix("Bearer ").encode(), expected.encode()):')],
+           passes=True),
+    # 7.5 the page
+    Answer("7.5", "autoescape turned off",
+           edit=[("autoescape=jinja2.select_autoescape()", "autoescape=False")],
+           says=["autoescape"]),
+    Answer("7.5", "title marked |safe",
+           edit=[("{{ b.title }}", "{{ b.title|safe }}")],
+           says=["escaped"]),
+    Answer("7.5", "tags shown but not linked",
+           edit=[('<a class="tag" href="{{ page_url(tag=t) }}">{{ t }}</a>', "<span>{{ t }}</span>")],
+           says=["?tag="]),
+    Answer("7.5", "the page served as text/plain",
+           edit=[('    return web.Response(text=text, content_type="text/html")', "    return web.Response(text=text)")],
+           says=["text/html"]),
+    Answer("7.5", "subscript syntax in the template",
+           edit=[('<a href="{{ b.url }}">{{ b.title }}</a>', '<a href="{{ b["url"] }}">{{ b["title"] }}</a>')],
+           passes=True),
+    # 7.6 the chat room
+    Answer("7.6", "a leaver is never removed nor announced (broadcasts then fail on them)",
+           edit=[(CHAT, "    request.app[CHATTERS][name] = ws\n"
+                  '    await broadcast(request.app, f"{name} joined")\n'
+                  "    async for message in ws:\n"
+                  "        if message.type == WSMsgType.TEXT:\n"
+                  '            await broadcast(request.app, f"{name}: {message.data}")')],
+           says=["alan left"]),
+    Answer("7.6", "a broadcast that stops at the first dead chatter, who stays in the room",
+           edit=[(BROADCAST, "    for name, ws in list(app[CHATTERS].items()):\n"
+       "        await ws.send_str(text)")],
+           says=["left"]),
+    Answer("7.6", "messages go to the others but not back to the sender",
+           edit=[('                await broadcast(request.app, f"{name}: {message.data}")', "                for other, peer in list(request.app[CHATTERS].items()):\n"
+                  "                    if other != name:\n"
+                  '                        await peer.send_str(f"{name}: {message.data}")')],
+           says=["ada: hello"]),
+    Answer("7.6", "nobody is told who joined",
+           edit=[('        await broadcast(request.app, f"{name} joined")\n', "")],
+           says=["joined"]),
+    Answer("7.6", "broadcast with gather(return_exceptions=True)",
+           edit=[(BROADCAST, "    room = list(app[CHATTERS].items())\n"
+                  "    sent = await asyncio.gather(*(ws.send_str(text) for _, ws in room), return_exceptions=True)\n"
+                  "    for (name, _), outcome in zip(room, sent):\n"
+                  "        if isinstance(outcome, Exception):\n"
+                  "            app[CHATTERS].pop(name, None)")],
+           passes=True),
+    # 7.7 the concurrent client
+    Answer("7.7", "a new ClientSession for every request",
+           edit=[(FETCH, "    async def fresh(path):\n"
+                  "        async with aiohttp.ClientSession(base_url) as session:\n"
+                  "            return await one(session, path)\n\n"
+                  "    async with asyncio.timeout(deadline):\n"
+                  "        return await asyncio.gather(*(fresh(path) for path in paths))")],
+           says=["ClientSession"]),
+    Answer("7.7", "no limit: every request at once",
+           edit=[("    semaphore = asyncio.Semaphore(limit)", "    semaphore = asyncio.Semaphore(10_000)")],
+           says=["Semaphore"]),
+    Answer("7.7", "one request at a time",
+           edit=[("            return await asyncio.gather(*(one(session, path) for path in paths))", "            return [await one(session, path) for path in paths]")],
+           says=["more than one"]),
+    Answer("7.7", "no deadline",
+           edit=[("    async with asyncio.timeout(deadline):  # one deadline for the whole batch", "    if True:")],
+           says=["give up"]),
+    Answer("7.7", "the connector's limit and a ClientTimeout instead of a semaphore",
+           edit=[(FETCH, "    connector = aiohttp.TCPConnector(limit=limit)\n"
+                  "    timeout = aiohttp.ClientTimeout(total=deadline)\n"
+                  "    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:\n"
+                  "        return await asyncio.gather(*(one(session, path) for path in paths))")],
+           passes=True),
+]
