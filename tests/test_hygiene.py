@@ -91,6 +91,26 @@ def test_stored_executed_in_order(path):
         f"{rel(path)} was not run top to bottom in one go: `python3 course.py refresh {rel(path)}`")
 
 
+def stored_text(path):
+    return "\n".join(output.get("text", "") if isinstance(output.get("text", ""), str) else ""
+                     for cell in read(path).cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=rel)
+def test_solutions_are_stored_with_every_check_passing(path):
+    """A refresh on a broken or overloaded machine must not store a failing reference run."""
+    failing = [line for line in stored_text(path).splitlines() if "checks passed. Change your code" in line]
+    assert not failing, f"{rel(path)} is stored with a failing check; refresh it: {failing}"
+
+
+def test_lesson_00_is_stored_with_a_healthy_doctor():
+    """doctor() is lesson 00's first promise: its stored run must say all is well."""
+    text = stored_text(ROOT / "notebooks" / "00-welcome.ipynb")
+    assert "All good: you are ready for the course." in text and "problem(s) above" not in text, (
+        "notebooks/00-welcome.ipynb stores a doctor() run that found problems; refresh it")
+
+
 @pytest.mark.parametrize("path", ALL, ids=rel)
 def test_writefile_cells_ignore_their_changing_output(path):
     for cell in read(path).cells:
