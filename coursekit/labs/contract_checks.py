@@ -4,6 +4,7 @@ compares the key. Each lab keeps its framework's own checks in its own module.""
 import ast
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -35,18 +36,37 @@ def function_in(path, name: str, expected: str = "") -> ast.AST:
     raise CheckFailed(expected or f"a function {name}() in {path}", "none")
 
 
+STALE_SECONDS = 3600  # a database left by a check that never finished (a killed kernel, say)
+
+
 def data_folder() -> Path:
-    """apps/check-data (git-ignored; absolute, since servers chdir), emptied of the last checks' databases."""
+    """apps/check-data (git-ignored; absolute, since servers chdir), without stale databases.
+
+    Only old leftovers are removed: another check may be running in this folder right now (a
+    second kernel on the same notebook), and its database must stay."""
     folder = (Path("apps") / "check-data").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("bookmarks-*.sqlite3"):
-        old.unlink(missing_ok=True)
+    for old in folder.glob("bookmarks-*.sqlite3*"):
+        try:
+            if time.time() - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
+        except OSError:
+            pass
     return folder
 
 
-def fresh_env(**extra) -> dict:
-    """A fresh SQLite file and API key (plus `extra`), for one check's server."""
+def remove_database(db_path: Path) -> None:
+    """Remove a check's SQLite file and its journal files."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+def fresh_env(t=None, **extra) -> dict:
+    """A fresh SQLite file and API key (plus `extra`), for one check's server; with `t`, the file is
+    removed once the exercise is over (after its servers have stopped)."""
     db_path = data_folder() / f"bookmarks-{secrets.token_hex(4)}.sqlite3"
+    if t is not None:
+        t.cleanups.append(lambda: remove_database(db_path))
     return {ENV_DB: str(db_path), ENV_API_KEY: secrets.token_urlsafe(24), **extra}
 
 
@@ -54,7 +74,7 @@ def serve(t, path, how: str, app=None, env=None, restart_seconds: float = 30,
           ready: Callable[[Server], Server] = lambda server: server) -> Served:
     """The student's app, launched `how` (gunicorn, uvicorn, aiohttp) on `env` (default: fresh_env()),
     with a restart() on the same database and key; `ready` runs on each new server before use."""
-    env = env or fresh_env()
+    env = env or fresh_env(t)
     options = {"app": app} if app else {}
     server = ready(t.launch(path, how, env=env, **options))
 

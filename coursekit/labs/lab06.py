@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -221,7 +222,8 @@ def preview_without_stall(t):
 @exercise("6.7")
 def test_with_override(t):
     folder = data_folder()
-    report = folder / "lab06-pytest-report.json"
+    report = folder / f"lab06-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
+    t.cleanups.append(lambda: report.unlink(missing_ok=True))
     (folder / "lab06_plugin.py").write_text(PLUGIN_SOURCE)
     (folder / "pytest.ini").write_text("[pytest]\n")  # not the course's own settings
 

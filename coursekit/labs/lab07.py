@@ -59,7 +59,7 @@ sqlite3.connect = connect
 
 def serve(t, extra_env=None):
     """The student's app under aiohttp on a fresh database and a fresh random key."""
-    return shared.serve(t, APP, "aiohttp", app=FACTORY, env=fresh_env(**(extra_env or {})))
+    return shared.serve(t, APP, "aiohttp", app=FACTORY, env=fresh_env(t, **(extra_env or {})))
 
 
 def contract_stage(t, stage, served=None):

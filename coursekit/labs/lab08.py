@@ -142,7 +142,7 @@ print(json.dumps({"debug": settings.DEBUG is True, "key": settings.SECRET_KEY, "
 
 @exercise("8.1")
 def project(t):
-    env = fresh_env()
+    env = fresh_env(t)
     given_key = "from-the-environment-" + secrets.token_hex(20)
     with t.part("Django starts with your settings and models", seconds=MANAGE_SECONDS,
                 hint="Run the settings.py and models.py cells again; the error above says what is wrong."):
@@ -237,7 +237,7 @@ def html_page(t):
         index = source_of(APP / "templates" / "bookmarks" / "index.html")
         t.expect(not re.search(r"\|\s*safe|autoescape\s+off|mark_safe", index), "autoescaped output",
                  "autoescaping turned off for some value")
-    env = fresh_env()
+    env = fresh_env(t)
     if migrated(t, env):
         with t.part("the page's number of queries does not grow with the number of bookmarks (no N+1)",
                     seconds=MANAGE_SECONDS,
@@ -252,7 +252,7 @@ def html_page(t):
 
 @exercise("8.6")
 def admin_site(t):
-    env = fresh_env()
+    env = fresh_env(t)
     if not with_user(t, env):
         return
     server, key = serve(t, env)[:2]
@@ -294,7 +294,7 @@ def admin_site(t):
 
 @exercise("8.7")
 def form_and_login(t):
-    env = fresh_env()
+    env = fresh_env(t)
     if not with_user(t, env):
         return
     server = serve(t, env)[0]
