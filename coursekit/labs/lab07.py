@@ -263,8 +263,29 @@ class Chatter:
         self.sock.close()
 
 
+def survives_a_failed_send(function) -> bool:
+    """Does this broadcast() go on when one send fails (try/except, suppress, return_exceptions)?"""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Try) and node.handlers:
+            return True
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name == "suppress" or any(k.arg == "return_exceptions" for k in node.keywords):
+                return True
+    return False
+
+
 @exercise("7.6")
 def chat_room(t):
+    # Read first: over the wire, a dead chatter is usually dropped by its own handler before anyone
+    # sends to it, so a broadcast that stops at the first failed send only sometimes shows.
+    with t.part("broadcast() goes on past a chatter who is gone (it handles send_str's error)",
+                hint="In broadcast(), catch the ConnectionError of send_str to a chatter who is gone "
+                     "and drop them, so the rest of the room is still told who left."):
+        function = function_in(APP, "broadcast")
+        t.expect(survives_a_failed_send(function),
+                 "a try/except (or return_exceptions=True) around the sends", "none: one failed send "
+                 "stops the whole broadcast")
     server, *_ = serve(t)
     people = []
 
