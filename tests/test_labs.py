@@ -25,12 +25,17 @@ def exercises_in(notebook):
 
 
 def run_and_record(path, tmp_path, monkeypatch):
-    """Execute a notebook (a cell error fails the test) and return {exercise: (passed, total)}."""
+    """Execute a notebook (a cell error fails the test) and return {exercise: (passed, total)}.
+
+    It runs in a folder of its own, as a student's copy would: nbval may be running the same
+    notebook in the course folder at this moment, and the two must not share apps/ or databases."""
     record = tmp_path / f"{path.parent.name}-record.jsonl"
     monkeypatch.setenv("COURSEKIT_CHECK_RECORD", str(record))
+    folder = tmp_path / path.parent.name
+    folder.mkdir(exist_ok=True)
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3", kernel_manager_class=IPCKernelManager,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(folder)}}).execute()
     results = {}
     for line in record.read_text().splitlines() if record.exists() else []:
         entry = json.loads(line)
