@@ -171,7 +171,8 @@ def test_restart_interrupt_and_sigkill_leave_no_server_running(kernel, tmp_path)
         k.run(f"slow = launch('stubborn.py', 'script', quiet=True, {env})")
         procs = family([int(k.run("print(slow.process.pid)"))]) + [psutil.Process(p) for p in pids_in(pidfile)]
         everything += procs
-        stopping = k.client.execute("slow.stop(timeout=60)")
+        # stop_on_error=False: the KeyboardInterrupt must not make the kernel abort the next cell.
+        stopping = k.client.execute("slow.stop(timeout=60)", stop_on_error=False)
         time.sleep(0.5)  # let stop() begin: it is now waiting for processes that ignore SIGTERM
         k.km.interrupt_kernel()
         assert k.reply_to(stopping)["ename"] == "KeyboardInterrupt"
