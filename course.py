@@ -107,6 +107,12 @@ def copy_labs(root=ROOT):
     mine.mkdir(exist_ok=True)
     made = []
     for lab in sorted((root / "labs").glob("*.ipynb")):
+        # Labs were once named like their lessons (04-asgi-by-hand.ipynb); a copy made then is
+        # renamed, not duplicated, so the student keeps working in the one they started.
+        old = mine / lab.name.replace("-lab-", "-", 1)
+        if old != mine / lab.name and old.exists() and not (mine / lab.name).exists():
+            old.rename(mine / lab.name)
+            print(f"{old.relative_to(root)} is now {(mine / lab.name).relative_to(root)}")
         if not (mine / lab.name).exists():
             shutil.copy2(lab, mine / lab.name)
             made.append(mine / lab.name)

@@ -96,16 +96,26 @@ def lab_from_solution(solution, name="the solution"):
     return lab
 
 
+def lab_name(solution_name: str) -> str:
+    """The lab twin's file name: solutions/NN-solution-title.ipynb -> labs/NN-lab-title.ipynb."""
+    return solution_name.replace("-solution-", "-lab-", 1)
+
+
+def lesson_name(lab_or_solution_name: str) -> str:
+    """The lesson a lab belongs to: NN-lab-title.ipynb -> NN-title.ipynb."""
+    return re.sub(r"^(\d\d)-(lab|solution)-", r"\1-", lab_or_solution_name)
+
+
 def write_labs(solutions=()):
-    """Regenerate labs/NN-title.ipynb from solutions/NN-title.ipynb (all, or the ones named)."""
+    """Regenerate labs/NN-lab-title.ipynb from solutions/NN-solution-title.ipynb (all, or those named)."""
     import nbformat
 
     for solution_path in solutions or sorted((ROOT / "solutions").glob("*.ipynb")):
         solution_path = Path(solution_path).resolve()
         lab = lab_from_solution(nbformat.read(solution_path, as_version=4),
                                 f"solutions/{solution_path.name}")
-        nbformat.write(lab, ROOT / "labs" / solution_path.name)
-        print(f"labs/{solution_path.name}")
+        nbformat.write(lab, ROOT / "labs" / lab_name(solution_path.name))
+        print(f"labs/{lab_name(solution_path.name)}")
 
 
 def execute(path, timeout=300):
@@ -132,19 +142,36 @@ def refresh(paths):
         write_labs(solved)
 
 
-def course_map():
-    """Print the lessons and labs in order with what each teaches and its minutes (from metadata)."""
+MAP_WIDTH = 90  # the course map fits a narrow notebook column
+
+
+def course_map_lines() -> list:
+    """The lessons and labs in order, with what each teaches and its minutes (from metadata)."""
+    import textwrap
+
     import nbformat
 
-    total = 0
-    for folder in ("notebooks", "labs"):
-        print("Lessons" if folder == "notebooks" else "\nLabs")
-        for path in sorted((ROOT / folder).glob("*.ipynb")):
+    lines, total = [], 0
+    for lesson in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        lab = ROOT / "labs" / lesson.name.replace("-", "-lab-", 1)
+        for kind, path in (("lesson", lesson), ("lab", lab)):
+            if not path.exists():
+                continue
             info = nbformat.read(path, as_version=4).metadata.get("course", {})
             minutes = info.get("teaching", 0) + info.get("exercises", 0)
             total += minutes
-            print(f"  {path.stem:<32} {minutes:>4} min  {info.get('summary', '')}")
-    print(f"\nIn all about {total // 60} h {total % 60} min.")
+            name = f"{kind:<7}{path.name}"
+            lines.append(f"{lesson.name[:2] if kind == 'lesson' else '':<4}{name:<{MAP_WIDTH - 12}}"
+                         f"{minutes:>4} min")
+            lines += textwrap.wrap(info.get("summary", ""), MAP_WIDTH,
+                                   initial_indent=" " * 8, subsequent_indent=" " * 8)
+    lines.append(f"In all about {total // 60} h {total % 60} min.")
+    return lines
+
+
+def course_map():
+    """Print the course map (lesson 00 shows it)."""
+    print("\n".join(course_map_lines()))
 
 
 def main(argv):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.servers
 @pytest.fixture
 def service(tmp_path):
     """The Flask solution under gunicorn with three bookmarks, one of them an XSS attempt."""
-    files_from_notebook(os.path.join(os.path.dirname(__file__), "..", "solutions", "05-flask.ipynb"),
+    files_from_notebook(os.path.join(os.path.dirname(__file__), "..", "solutions", "05-solution-flask.ipynb"),
                         tmp_path)
     key = secrets.token_urlsafe(24)
     server = launch(tmp_path / "apps" / "bookmarks_app.py", "gunicorn", app="create_app()", quiet=True,

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.servers
 @pytest.fixture
 def site(browser, tmp_path):
     """The lab 08 solution under gunicorn, migrated, with a superuser; yields (server, password)."""
-    files_from_notebook(ROOT / "solutions" / "08-django.ipynb", tmp_path)
+    files_from_notebook(ROOT / "solutions" / "08-solution-django.ipynb", tmp_path)
     folder = tmp_path / "apps" / "bookmarks_site"
     password = secrets.token_urlsafe(16)
     env = {ENV_DB: str(tmp_path / "bookmarks.sqlite3"), ENV_API_KEY: secrets.token_urlsafe(24)}

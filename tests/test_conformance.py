@@ -129,16 +129,16 @@ LESSON01, LESSON02 = "notebooks/01-http-from-the-socket-up.ipynb", "notebooks/02
 LESSON03, LESSON04 = "notebooks/03-wsgi-by-hand.ipynb", "notebooks/04-asgi-by-hand.ipynb"
 SUBJECTS = [
     Subject("lesson01", LESSON01, "http_server.py", {HTTP}, echo="/echo"),
-    Subject("lab01", "solutions/01-http-from-the-socket-up.ipynb", "lab01_server.py", {HTTP},
+    Subject("lab01", "solutions/01-solution-http-from-the-socket-up.ipynb", "lab01_server.py", {HTTP},
             echo="/echo"),
     Subject("lesson02", LESSON02, "cgi_gateway.py", {HTTP, CGI}, get="/cgi-bin/hello",
             echo="/cgi-bin/conf", cgi_scripts="cgi_{}.py"),
-    Subject("lab02", "solutions/02-cgi-and-why-the-web-moved-on.ipynb", "lab02_gateway.py",
+    Subject("lab02", "solutions/02-solution-cgi-and-why-the-web-moved-on.ipynb", "lab02_gateway.py",
             {HTTP, CGI}, get="/cgi-bin/hello", echo="/cgi-bin/conf",
             cgi_scripts="lab02_scripts/{}.py"),
     Subject("lesson03", LESSON03, "wsgi_server.py", {HTTP, WSGI}, echo="/echo",
             args=["conformance_wsgi:app"]),
-    Subject("lab03", "solutions/03-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI},
+    Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI},
             echo="/echo", args=["conformance_wsgi:app"]),
     Subject("lesson04-scope", LESSON04, "asgi_scope.py", {ASGI}, kind="uvicorn"),
     Subject("lesson04-body", LESSON04, "asgi_body.py", {ASGI}, kind="uvicorn"),
@@ -147,7 +147,7 @@ SUBJECTS = [
     Subject("lesson04-sse", LESSON04, "asgi_sse.py", {ASGI}, get="/ticks", kind="uvicorn",
             streams=True),
     Subject("lesson04-adapter", LESSON04, "asgi_wsgi_adapter.py", {ASGI}, kind="uvicorn"),
-    Subject("lab04", "solutions/04-asgi-by-hand.ipynb", "lab04_app.py", {ASGI}, kind="uvicorn"),
+    Subject("lab04", "solutions/04-solution-asgi-by-hand.ipynb", "lab04_app.py", {ASGI}, kind="uvicorn"),
 ]
 
 
@@ -694,12 +694,12 @@ def test_conformance(subject, category, section, function, started):
 ROOT_PATH = "/user/x/proxy/1234"
 ROUTED = [("asgi_sse.py", "/ticks", LESSON04), ("load_asgi.py", "/await", LESSON04),
           ("asgi_wsgi_adapter.py", "/slow", LESSON04),
-          ("lab04_app.py", "/", "solutions/04-asgi-by-hand.ipynb")]
+          ("lab04_app.py", "/", "solutions/04-solution-asgi-by-hand.ipynb")]
 
 
 @pytest.fixture
 def asgi_folder(tmp_path):
-    for notebook in (LESSON04, "solutions/04-asgi-by-hand.ipynb"):
+    for notebook in (LESSON04, "solutions/04-solution-asgi-by-hand.ipynb"):
         for name, source in written_files(notebook).items():
             (tmp_path / name).write_text(source)
     return tmp_path

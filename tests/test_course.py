@@ -58,7 +58,7 @@ def test_start_opens_jupyterlab_on_the_course_folder(tmp_path):
             url = re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())
         assert url, f"JupyterLab did not start:\n{log.read_text()[-2000:]}"
         headers = {"Authorization": "token test-token"}
-        for path in ("notebooks/00-welcome.ipynb", "my-labs/00-welcome.ipynb", "solutions"):
+        for path in ("notebooks/00-welcome.ipynb", "my-labs/00-lab-welcome.ipynb", "solutions"):
             answer = requests.get(f"{url[0]}api/contents/{path}?content=0", headers=headers, timeout=10)
             assert answer.status_code == 200, f"{path} is not visible in JupyterLab"
         home = requests.get(url[0], headers=headers, allow_redirects=False, timeout=10)
@@ -289,36 +289,36 @@ def test_a_students_lab_work_survives_a_course_update(course_repo, tmp_path):
     student = tmp_path / "student"
     assert git(tmp_path, "clone", "-q", str(bare), str(student)).returncode == 0
     course.copy_labs(student)  # what `course.py start` does first
-    mine = student / "my-labs" / "04-asgi-by-hand.ipynb"
+    mine = student / "my-labs" / "04-lab-asgi-by-hand.ipynb"
     mine.write_text(lab_text(mine).replace("...", "answer = 42  # my work", 1))
     (student / "my-labs" / "apps").mkdir()
     (student / "my-labs" / "apps" / "lab04_app.py").write_text("# my server\n")
     assert git(student, "status", "--porcelain").stdout == "", "the student's work shows up in git"
 
     # The instructor fixes lab 04 and adds lab 05, and pushes.
-    fixed = instructor / "labs" / "04-asgi-by-hand.ipynb"
+    fixed = instructor / "labs" / "04-lab-asgi-by-hand.ipynb"
     fixed.write_text(lab_text(fixed).replace("Exercise 4.1", "Exercise 4.1 (updated)", 1))
-    shutil.copy(fixed, instructor / "labs" / "05-new-lab.ipynb")
+    shutil.copy(fixed, instructor / "labs" / "05-lab-new.ipynb")
     git(instructor, "add", "-A")
     assert git(instructor, "commit", "-qm", "update lab 04, add lab 05").returncode == 0
     assert git(instructor, "push", "-q", "origin", "main").returncode == 0
 
     pulled = git(student, "pull", "-q", "--ff-only")
     assert pulled.returncode == 0, pulled.stderr
-    assert "Exercise 4.1 (updated)" in lab_text(student / "labs" / "04-asgi-by-hand.ipynb")
+    assert "Exercise 4.1 (updated)" in lab_text(student / "labs" / "04-lab-asgi-by-hand.ipynb")
     assert "answer = 42  # my work" in lab_text(mine)
     assert (student / "my-labs" / "apps" / "lab04_app.py").read_text() == "# my server\n"
 
     # The next start gives the student the new lab and leaves their own copies alone.
-    assert course.copy_labs(student) == [student / "my-labs" / "05-new-lab.ipynb"]
+    assert course.copy_labs(student) == [student / "my-labs" / "05-lab-new.ipynb"]
     assert "answer = 42  # my work" in lab_text(mine)
 
     # reset: a fresh copy of the updated lab, the student's work kept beside it.
     done = subprocess.run([sys.executable, str(student / "course.py"), "reset", "labs/04"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert lab_text(mine) == lab_text(student / "labs" / "04-asgi-by-hand.ipynb")
-    kept = list((student / "my-labs").glob("04-asgi-by-hand.before-reset-*.ipynb"))
+    assert lab_text(mine) == lab_text(student / "labs" / "04-lab-asgi-by-hand.ipynb")
+    kept = list((student / "my-labs").glob("04-lab-asgi-by-hand.before-reset-*.ipynb"))
     assert len(kept) == 1 and "answer = 42  # my work" in lab_text(kept[0])
     assert str(kept[0].relative_to(student)) in done.stdout
 
@@ -328,9 +328,9 @@ def test_work_in_the_tracked_labs_would_block_the_update(course_repo, tmp_path):
     instructor, bare = course_repo
     student = tmp_path / "student"
     git(tmp_path, "clone", "-q", str(bare), str(student))
-    tracked = student / "labs" / "04-asgi-by-hand.ipynb"
+    tracked = student / "labs" / "04-lab-asgi-by-hand.ipynb"
     tracked.write_text(lab_text(tracked).replace("...", "answer = 42", 1))
-    fixed = instructor / "labs" / "04-asgi-by-hand.ipynb"
+    fixed = instructor / "labs" / "04-lab-asgi-by-hand.ipynb"
     fixed.write_text(lab_text(fixed).replace("Exercise 4.1", "Exercise 4.1 (updated)", 1))
     git(instructor, "commit", "-qam", "update lab 04")
     git(instructor, "push", "-q", "origin", "main")
@@ -361,12 +361,12 @@ def test_update_keeps_a_saved_lesson_and_pulls(course_repo, tmp_path):
 
 def test_reset_twice_keeps_every_old_copy(tmp_path):
     (tmp_path / "labs").mkdir()
-    (tmp_path / "labs" / "04-asgi-by-hand.ipynb").write_text("fresh")
+    (tmp_path / "labs" / "04-lab-asgi-by-hand.ipynb").write_text("fresh")
     course.copy_labs(tmp_path)
-    mine = tmp_path / "my-labs" / "04-asgi-by-hand.ipynb"
+    mine = tmp_path / "my-labs" / "04-lab-asgi-by-hand.ipynb"
     for attempt in ("first try", "second try"):
         mine.write_text(attempt)
-        course.reset("labs/04-asgi-by-hand.ipynb", root=tmp_path)
+        course.reset("labs/04-lab-asgi-by-hand.ipynb", root=tmp_path)
         assert mine.read_text() == "fresh"
     kept = sorted(p.read_text() for p in mine.parent.glob("*.before-reset-*.ipynb"))
     assert kept == ["first try", "second try"]
@@ -401,3 +401,13 @@ def test_a_jupyterlab_that_hangs_is_ended_anyway(presses, grace, monkeypatch):
     assert course.serve(HANGS_ON_CTRL_C) == 1
     assert time.monotonic() - started < 15
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_copy_made_under_the_old_lab_name_is_renamed_not_duplicated(tmp_path):
+    (tmp_path / "labs").mkdir()
+    (tmp_path / "labs" / "04-lab-asgi-by-hand.ipynb").write_text("fresh")
+    (tmp_path / "my-labs").mkdir()
+    (tmp_path / "my-labs" / "04-asgi-by-hand.ipynb").write_text("my work")
+    assert course.copy_labs(tmp_path) == []
+    assert sorted(p.name for p in (tmp_path / "my-labs").iterdir()) == ["04-lab-asgi-by-hand.ipynb"]
+    assert (tmp_path / "my-labs" / "04-lab-asgi-by-hand.ipynb").read_text() == "my work"

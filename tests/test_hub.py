@@ -289,7 +289,7 @@ def test_lab_04_solution_passes_every_check_behind_the_hub(hub):
     def run(name):
         record = hub.folder / "home" / name / "lab04-record.jsonl"
         setup = f"import os\nos.environ['COURSEKIT_CHECK_RECORD'] = {str(record)!r}"
-        error = run_notebook(hub, name, "solutions/04-asgi-by-hand.ipynb", setup)
+        error = run_notebook(hub, name, "solutions/04-solution-asgi-by-hand.ipynb", setup)
         lines = record.read_text().splitlines() if record.exists() else []
         return error, {e["exercise"]: (e["passed"], e["total"]) for e in map(json.loads, lines)}
 

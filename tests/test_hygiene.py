@@ -12,7 +12,11 @@ LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXECUTED = LESSONS + SOLUTIONS
 ALL = LESSONS + LABS + SOLUTIONS
-NAME = re.compile(r"^\d\d-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$")
+# JupyterLab titles a tab with the file name, so a lesson, its lab and its solution must differ
+# near the start of the name: 03-wsgi-by-hand, 03-lab-wsgi-by-hand, 03-solution-wsgi-by-hand.
+NAME = {"notebooks": re.compile(r"^\d\d-(?!lab-|solution-)[a-z0-9]+(-[a-z0-9]+)*\.ipynb$"),
+        "labs": re.compile(r"^\d\d-lab-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$"),
+        "solutions": re.compile(r"^\d\d-solution-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$")}
 
 
 def read(path):
@@ -30,8 +34,16 @@ def tracked_files():
 
 
 def test_notebook_names_are_numbered_kebab_case():
-    bad = [rel(p) for p in ALL if not NAME.match(p.name)]
-    assert not bad, f"rename to NN-kebab-title.ipynb: {bad}"
+    bad = [rel(p) for p in ALL if not NAME[p.parent.name].match(p.name)]
+    assert not bad, f"rename to NN-title.ipynb, NN-lab-title.ipynb or NN-solution-title.ipynb: {bad}"
+
+
+def test_labs_and_solutions_are_twins_of_a_lesson():
+    lessons = {p.name for p in LESSONS}
+    for twin in LABS + SOLUTIONS:
+        lesson = re.sub(r"^(\d\d)-(lab|solution)-", r"\1-", twin.name)
+        assert lesson in lessons, f"{rel(twin)} has no lesson notebooks/{lesson}"
+    assert sorted(p.name.replace("-lab-", "-solution-", 1) for p in LABS) == [p.name for p in SOLUTIONS]
 
 
 def test_lessons_are_numbered_in_order_without_gaps():
@@ -44,13 +56,6 @@ def test_no_stray_notebooks_or_copies():
         "Untitled" in p.name or re.search(r"(_v\d|-copy|\(\d\))", p.stem)
         or p.parent.name not in ("notebooks", "labs", "solutions"))]
     assert not stray, f"stray notebooks: {stray}"
-
-
-def test_labs_and_solutions_are_twins_of_a_lesson():
-    assert [p.name for p in LABS] == [p.name for p in SOLUTIONS], "every lab needs its solution twin"
-    lessons = {p.name for p in LESSONS}
-    orphans = [p.name for p in LABS if p.name not in lessons]
-    assert not orphans, f"labs without a lesson of the same name: {orphans}"
 
 
 @pytest.mark.parametrize("path", ALL, ids=rel)
@@ -168,3 +173,12 @@ def test_ci_runs_the_readme_test_command():
     assert command, "README must show the test command on a line of its own"
     ci = (ROOT / ".ci" / "run").read_text()
     assert command.group(1) in ci.splitlines(), ".ci/run must call exactly the README's test command"
+
+
+def test_course_map_fits_90_columns_and_names_every_notebook():
+    from coursekit.notebooks import MAP_WIDTH, course_map_lines
+
+    lines = course_map_lines()
+    assert MAP_WIDTH <= 90 and max(map(len, lines)) <= MAP_WIDTH, max(lines, key=len)
+    text = "\n".join(lines)
+    assert all(p.name in text for p in LESSONS + LABS), "the map leaves out a lesson or lab"

@@ -9,7 +9,7 @@ import pytest
 from test_contract import files_from_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION, LESSON = ROOT / "solutions" / "08-django.ipynb", ROOT / "notebooks" / "08-django.ipynb"
+SOLUTION, LESSON = ROOT / "solutions" / "08-solution-django.ipynb", ROOT / "notebooks" / "08-django.ipynb"
 SITE = "apps/bookmarks_site"
 
 

@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import IPCKernelManager
-from coursekit.notebooks import MarkerError, lab_from_solution, starter_source
+from coursekit.notebooks import MarkerError, lab_from_solution, lab_name, starter_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -46,7 +46,7 @@ def run_and_record(path, tmp_path, monkeypatch):
 @pytest.mark.servers
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_checks_fail_on_starter_and_pass_on_solution(solution, tmp_path, monkeypatch):
-    lab = ROOT / "labs" / solution.name
+    lab = ROOT / "labs" / lab_name(solution.name)
     expected = exercises_in(nbformat.read(solution, as_version=4))
     assert expected, f"{solution.name} calls no check()"
 
@@ -63,12 +63,12 @@ def test_checks_fail_on_starter_and_pass_on_solution(solution, tmp_path, monkeyp
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_lab_is_generated_from_its_solution(solution):
     """labs/ holds exactly what `python3 course.py labs` makes from solutions/ (one source of truth)."""
-    lab = ROOT / "labs" / solution.name
-    assert lab.exists(), f"labs/{solution.name} is missing: run `python3 course.py labs`"
+    lab = ROOT / "labs" / lab_name(solution.name)
+    assert lab.exists(), f"labs/{lab.name} is missing: run `python3 course.py labs`"
     generated = lab_from_solution(nbformat.read(solution, as_version=4))
     stored = nbformat.read(lab, as_version=4)
     assert [c.source for c in stored.cells] == [c.source for c in generated.cells], (
-        f"labs/{solution.name} is stale: run `python3 course.py labs`")
+        f"labs/{lab.name} is stale: run `python3 course.py labs`")
     assert all(not c.get("outputs") for c in stored.cells), "labs are stored without outputs"
 
 

@@ -4,7 +4,7 @@ Every lab, 00 to 08 and on, has one module here, `labNN.py`, holding `ANSWERS`, 
 
     from wrong_answers import Answer
 
-    SOLUTION = "03-wsgi-by-hand.ipynb"          # the solution notebook the rows are edits of
+    SOLUTION = "03-solution-wsgi-by-hand.ipynb"          # the solution notebook the rows are edits of
     ANSWERS = [
         Answer("3.2", "catch_errors puts the exception's message in the body",
                edit=[('return [b"Internal Server Error\\n"]',

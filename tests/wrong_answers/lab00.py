@@ -1,7 +1,7 @@
 """Lab 00's wrong answers (format: tests/wrong_answers/__init__.py)."""
 from wrong_answers import Answer
 
-SOLUTION = "00-welcome.ipynb"
+SOLUTION = "00-solution-welcome.ipynb"
 GREETING = 'return f"Hello, {name}!"'
 APP_BODY = '''    headers = [("Content-Type", "text/plain; charset=utf-8")]
     if environ["PATH_INFO"] == "/hello":

@@ -1,7 +1,7 @@
 """Lab 01's wrong answers (format: tests/wrong_answers/__init__.py). Edits are of the server file."""
 from wrong_answers import Answer
 
-SOLUTION = "01-http-from-the-socket-up.ipynb"
+SOLUTION = "01-solution-http-from-the-socket-up.ipynb"
 ROOT = '''    if method == "GET" and path == "/":
         return "200 OK", TEXT, b"Hello from lab 01\\n"'''
 NOT_FOUND = '''    return "404 Not Found", TEXT, b"Not found\\n"'''

@@ -1,7 +1,7 @@
 """Lab 02's wrong answers (format: tests/wrong_answers/__init__.py). Edits are of the part files."""
 from wrong_answers import Answer
 
-SOLUTION = "02-cgi-and-why-the-web-moved-on.ipynb"
+SOLUTION = "02-solution-cgi-and-why-the-web-moved-on.ipynb"
 SKIPPED = '''if name.lower() in ("content-type", "content-length", "proxy", "authorization") or "_" in name:'''
 DIGITS = '''    if not header.strip().isdigit():
         raise ValueError(f"bad Content-Length: {header!r}")'''

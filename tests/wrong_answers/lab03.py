@@ -1,7 +1,7 @@
 """Lab 03's wrong answers (format: tests/wrong_answers/__init__.py)."""
 from wrong_answers import Answer
 
-SOLUTION = "03-wsgi-by-hand.ipynb"
+SOLUTION = "03-solution-wsgi-by-hand.ipynb"
 ESCAPE = "regex += re.escape(pattern[position:match.start()])"
 FULLMATCH = "match = regex.fullmatch(path)"
 ALLOWED = "        if allowed:\n"

@@ -1,7 +1,7 @@
 """Lab 04's wrong answers (format: tests/wrong_answers/__init__.py). Edits are of apps/lab04_app.py."""
 from wrong_answers import Answer
 
-SOLUTION = "04-asgi-by-hand.ipynb"
+SOLUTION = "04-solution-asgi-by-hand.ipynb"
 IMPORTS = "import asyncio\nimport json\n"
 HOME = 'await send_text(send, 200, "Welcome to lab 04")'
 NOT_FOUND = "await send_text(send, 404, f\"Nothing at {scope['path']}\")"

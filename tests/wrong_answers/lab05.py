@@ -11,7 +11,7 @@ import nbformat
 
 from wrong_answers import Answer
 
-SOLUTION = "05-flask.ipynb"
+SOLUTION = "05-solution-flask.ipynb"
 DB_CELL = "%%writefile apps/bookmarks_db.py\n"
 
 

@@ -1,7 +1,7 @@
 """Lab 06's wrong answers (format: tests/wrong_answers/__init__.py)."""
 from wrong_answers import Answer
 
-SOLUTION = "06-fastapi.ipynb"
+SOLUTION = "06-solution-fastapi.ipynb"
 PREVIEW_404 = ('    item = store.get_bookmark(db, bookmark_id)\n    if item is None:\n'
                '        raise HTTPException(404, f"there is no bookmark {bookmark_id}")\n'
                '    return {"id": bookmark_id,')

@@ -5,7 +5,7 @@ import nbformat
 
 from wrong_answers import Answer
 
-SOLUTION = "07-aiohttp.ipynb"
+SOLUTION = "07-solution-aiohttp.ipynb"
 # The store's two cells: the dict-based stand-in that exercise 7.1 gives, and the SQLite one of 7.2.
 STAND_IN, SQLITE_STORE = [
     cell.source.split("\n", 1)[1]

@@ -1,7 +1,7 @@
 """Lab 08's wrong answers (format: tests/wrong_answers/__init__.py)."""
 from wrong_answers import Answer
 
-SOLUTION = "08-django.ipynb"
+SOLUTION = "08-solution-django.ipynb"
 # A row that changes models.py before the migrations are made re-runs the makemigrations cell too
 # (its migration then matches the changed model); a row without it changes a model after them.
 MIGRATE = ('manage("makemigrations", "bookmarks")', 'manage("makemigrations", "bookmarks")')
