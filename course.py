@@ -7,6 +7,7 @@
     python3 course.py test      # the same set-up, then the whole test suite
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
+    python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
     python3 course.py bench     # launch-time and notebook-time benchmark
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
@@ -233,7 +234,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "update", "test", "refresh", "labs", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "bench", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -261,8 +262,8 @@ def main(argv):
         return in_venv("-m", "pytest", *rest)
     if command == "refresh":
         return in_venv("-m", "coursekit.notebooks", "refresh", *rest)
-    if command == "labs":
-        return in_venv("-m", "coursekit.notebooks", "labs", *rest)
+    if command in ("labs", "minutes"):
+        return in_venv("-m", "coursekit.notebooks", command, *rest)
     if command == "bench":
         return in_venv("tests/benchmark.py", *rest)
     lock()

@@ -123,7 +123,10 @@ def execute(path, timeout=300):
     import nbformat
     from nbclient import NotebookClient
 
+    from coursekit.questions import STORED_RUN
+
     os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
+    os.environ[STORED_RUN] = "1"  # questions answer themselves from code (see questions.py)
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
@@ -140,6 +143,54 @@ def refresh(paths):
     solved = [p for p in targets if p.resolve().parent.name == "solutions"]
     if solved:
         write_labs(solved)
+
+
+# Minutes a student needs, estimated from what a notebook holds. The rates are fitted to the one
+# measurement we have (a new student's walkthrough: lesson 01 130-160 min, lesson 02 70-85,
+# lesson 03 100-120, lab 03 90-120); the estimate lands inside each of those ranges.
+READ_WORDS_PER_MINUTE = 120   # prose with code words in it, read carefully
+MINUTES_PER_CODE_CELL = 0.75  # run it, look at the output
+MINUTES_PER_CODE_LINE = 0.1   # read the code
+MINUTES_PER_QUESTION = 2      # think, answer, read the feedback
+MINUTES_PER_CHECKED_EXERCISE = 8   # read the task, run check(), read its report, fix, again
+MINUTES_PER_ANSWER_LINE = 0.35     # write a line of the answer
+
+
+def _nonblank(source):
+    return [line for line in source.splitlines() if line.strip()]
+
+
+def estimate_sections(notebook) -> list:
+    """[(heading, estimated minutes)] for each part of a notebook that starts with # or ##."""
+    found = [["(before the first heading)", 0.0]]
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            if re.match(r"#{1,2} ", cell.source):
+                found.append([cell.source.splitlines()[0], 0.0])
+            found[-1][1] += len(re.findall(r"\w+", cell.source)) / READ_WORDS_PER_MINUTE
+        elif cell.cell_type == "code":
+            given = _nonblank(starter_source(cell.source))  # what a student reads before writing
+            answer = len(_nonblank(cell.source)) - len(given) + cell.source.count(f"  {LINE}")
+            found[-1][1] += (MINUTES_PER_CODE_CELL + MINUTES_PER_CODE_LINE * len(given)
+                             + MINUTES_PER_ANSWER_LINE * answer
+                             + MINUTES_PER_QUESTION * len(re.findall(r"^question\(", cell.source, re.M))
+                             + MINUTES_PER_CHECKED_EXERCISE * len(re.findall(r"^check\(", cell.source, re.M)))
+    return [(heading, minutes) for heading, minutes in found if minutes or heading[0] == "#"]
+
+
+def estimates():
+    """Print each lesson's and solution's stated minutes beside the estimate, section by section."""
+    import nbformat
+
+    for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
+        notebook = nbformat.read(path, as_version=4)
+        info = notebook.metadata.get("course", {})
+        stated = info.get("teaching", 0) + info.get("exercises", 0)
+        parts = estimate_sections(notebook)
+        print(f"{path.parent.name}/{path.name}: stated {stated} min, "
+              f"estimated {round(sum(m for _, m in parts))} min")
+        for heading, minutes in parts:
+            print(f"  {minutes:5.1f}  {heading[:70]}")
 
 
 MAP_WIDTH = 90  # the course map fits a narrow notebook column
@@ -179,6 +230,8 @@ def main(argv):
         refresh(argv[1:])
     elif argv[:1] == ["labs"]:
         write_labs()
+    elif argv[:1] == ["minutes"]:
+        estimates()
     else:
         print(__doc__)
         return 2
