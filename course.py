@@ -8,6 +8,7 @@
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
     python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
+    python3 course.py repeat [N] [NOTEBOOK ...]  # nbval N times in a row (default 20, lessons 00-04)
     python3 course.py bench     # launch-time and notebook-time benchmark
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
@@ -234,7 +235,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "repeat", "bench", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -262,7 +263,7 @@ def main(argv):
         return in_venv("-m", "pytest", *rest)
     if command == "refresh":
         return in_venv("-m", "coursekit.notebooks", "refresh", *rest)
-    if command in ("labs", "minutes"):
+    if command in ("labs", "minutes", "repeat"):
         return in_venv("-m", "coursekit.notebooks", command, *rest)
     if command == "bench":
         return in_venv("tests/benchmark.py", *rest)

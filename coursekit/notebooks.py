@@ -193,6 +193,29 @@ def estimates():
             print(f"  {minutes:5.1f}  {heading[:70]}")
 
 
+def repeat(argv) -> int:
+    """Run nbval on notebooks RUNS times in a row (default: lessons 00-04, 20 runs) and count the
+    runs whose outputs all matched the stored ones: an output that depends on timing shows up here."""
+    import subprocess
+
+    runs = int(argv[0]) if argv and argv[0].isdigit() else 20
+    paths = [a for a in argv if not a.isdigit()] or sorted(
+        str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/0[0-4]-*.ipynb"))
+    failed = []
+    for run in range(1, runs + 1):
+        done = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
+                               "-n", "2", *paths], cwd=ROOT, capture_output=True, text=True,
+                              timeout=1200)
+        summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+        print(f"run {run}/{runs}: {summary}", flush=True)
+        if done.returncode != 0:
+            failed.append(run)
+            print("\n".join(line for line in done.stdout.splitlines() if line.startswith("FAILED")))
+    print(f"{runs - len(failed)} of {runs} runs matched the stored outputs in every cell of {len(paths)} "
+          "notebook(s).")
+    return 1 if failed else 0
+
+
 MAP_WIDTH = 90  # the course map fits a narrow notebook column
 
 
@@ -232,6 +255,8 @@ def main(argv):
         write_labs()
     elif argv[:1] == ["minutes"]:
         estimates()
+    elif argv[:1] == ["repeat"]:
+        return repeat(argv[1:])
     else:
         print(__doc__)
         return 2
