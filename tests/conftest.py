@@ -13,11 +13,6 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from coursekit import servers
-from coursekit.questions import STORED_RUN
-
-# Kernels started by this suite (nbval, test_labs) answer the lessons' questions from code, as the
-# stored run did, so the outputs they compare are the same on every run.
-os.environ[STORED_RUN] = "1"
 
 APPS = Path(__file__).resolve().parent / "apps"
 RUN_ID = "COURSEKIT_TEST_RUN"
