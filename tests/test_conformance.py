@@ -27,12 +27,19 @@ SECONDS = 4  # the longest a case waits for any one answer
 
 
 def written_files(notebook):
-    """{path under apps/: source} for every `%%writefile apps/...` cell of a notebook."""
+    """{path under apps/: source} for every `%%writefile apps/...` cell of a notebook.
+
+    A `%%writefile -a apps/...` cell appends to the file, as the magic does (lesson 01 writes its
+    long server in three cells).
+    """
     files = {}
     for cell in nbformat.read(ROOT / notebook, as_version=4).cells:
         first, _, rest = cell.source.partition("\n")
         if cell.cell_type == "code" and first.startswith("%%writefile apps/"):
             files[first.split("apps/", 1)[1].strip()] = rest + "\n"
+        elif cell.cell_type == "code" and first.startswith("%%writefile -a apps/"):
+            name = first.split("apps/", 1)[1].strip()
+            files[name] = files.get(name, "") + rest + "\n"
     return files
 
 
