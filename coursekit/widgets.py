@@ -319,8 +319,8 @@ def explorer(server=None, method: str = "GET", path: str = "/", headers: str = "
                     view.body.value)
         view.exchange = done
         view.note.value = html.escape(done.note)
-        view.request_view.value = "<b>Request</b>" + _pre(wire_text(done.request))
-        view.response_view.value = "<b>Response</b>" + _pre(wire_text(done.response) or "(none)")
+        view.request_view.value = "<b>Request</b>" + _pre(wire_text(done.request) if done.request else "    (none)")
+        view.response_view.value = "<b>Response</b>" + _pre(wire_text(done.response) if done.response else "    (none)")
         view.inside_view.value = (f"<b>{html.escape(done.inside_title())}</b>" + _pre(done.inside)
                                   if done.inside else "")
 
