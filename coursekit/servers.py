@@ -220,6 +220,11 @@ def running() -> list[Server]:
     return [s for s in _running.values() if s.alive()]
 
 
+def launched() -> list[Server]:
+    """The servers this kernel started and has not stopped, whether they still run or have exited."""
+    return list(_running.values())
+
+
 def stop_all(timeout: float = 5) -> None:
     """Stop every server this kernel started, all at once (the last cell of each notebook calls this)."""
     global _watchdog

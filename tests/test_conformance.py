@@ -27,12 +27,19 @@ SECONDS = 4  # the longest a case waits for any one answer
 
 
 def written_files(notebook):
-    """{path under apps/: source} for every `%%writefile apps/...` cell of a notebook."""
+    """{path under apps/: source} for every `%%writefile apps/...` cell of a notebook.
+
+    A `%%writefile -a apps/...` cell appends to the file, as the magic does (lesson 01 writes its
+    long server in three cells).
+    """
     files = {}
     for cell in nbformat.read(ROOT / notebook, as_version=4).cells:
         first, _, rest = cell.source.partition("\n")
         if cell.cell_type == "code" and first.startswith("%%writefile apps/"):
             files[first.split("apps/", 1)[1].strip()] = rest + "\n"
+        elif cell.cell_type == "code" and first.startswith("%%writefile -a apps/"):
+            name = first.split("apps/", 1)[1].strip()
+            files[name] = files.get(name, "") + rest + "\n"
     return files
 
 
@@ -125,12 +132,16 @@ class Subject:
 
 
 HTTP, CGI, WSGI, ASGI = "http", "cgi", "wsgi", "asgi"
+# FRAMING: the server keeps all of RFC 9112's request framing rules that the cases tagged with it test
+# (which transfer codings it refuses and with what status, no 1xx to an HTTP/1.0 client). Lesson 01
+# and lab 01 carry it; another server joins by adding it to its row once it keeps those rules.
+FRAMING = "framing"
 LESSON01, LESSON02 = "notebooks/01-http-from-the-socket-up.ipynb", "notebooks/02-cgi-and-why-the-web-moved-on.ipynb"
 LESSON03, LESSON04 = "notebooks/03-wsgi-by-hand.ipynb", "notebooks/04-asgi-by-hand.ipynb"
 SUBJECTS = [
-    Subject("lesson01", LESSON01, "http_server.py", {HTTP}, echo="/echo"),
-    Subject("lab01", "solutions/01-solution-http-from-the-socket-up.ipynb", "lab01_server.py", {HTTP},
-            echo="/echo"),
+    Subject("lesson01", LESSON01, "http_server.py", {HTTP, FRAMING}, echo="/echo"),
+    Subject("lab01", "solutions/01-solution-http-from-the-socket-up.ipynb", "lab01_server.py",
+            {HTTP, FRAMING}, echo="/echo"),
     Subject("lesson02", LESSON02, "cgi_gateway.py", {HTTP, CGI}, get="/cgi-bin/hello",
             echo="/cgi-bin/conf", cgi_scripts="cgi_{}.py"),
     Subject("lab02", "solutions/02-solution-cgi-and-why-the-web-moved-on.ipynb", "lab02_gateway.py",
@@ -462,6 +473,77 @@ def chunked_request_body(s, server):
                 f"a chunked body was answered {response.status} with {response.body[:40]!r}")
     finally:
         wire.close()
+
+
+def refused_then_closed(server, raw, method="POST"):
+    """(status, whether the server closed the connection after answering) for one raw request."""
+    wire = Wire(server.port)
+    try:
+        wire.send(raw)
+        response = wire.response(method)
+        assert response is not None, f"no answer to {raw[:60]!r}"
+        return response.status, wire.closes()
+    finally:
+        wire.close()
+
+
+@case("chunked", "RFC 9112 7.1, 6.1, 6.3 (411 for a body without a length; 501 is not for chunked)",
+      applies={FRAMING})
+def chunked_request_body_is_read_or_411(s, server):
+    """A server that does not read chunked bodies says 411 Length Required, never 501.
+
+    Every HTTP/1.1 recipient must understand chunked (RFC 9112 7.1), so 501 ("a transfer coding I
+    do not understand", 6.1) would be false; 411 is the refusal RFC 9112 6.3 allows for a body
+    sent without Content-Length, and it tells the client what to do instead.
+    """
+    wire = Wire(server.port)
+    try:
+        wire.send(request("POST", s.echo, [("Host", "x"), ("Transfer-Encoding", "chunked")],
+                          b"3\r\nabc\r\n0\r\n\r\n"))
+        response = wire.response("POST")
+        assert response is not None, "no answer to a chunked request"
+        if response.status != 200 or response.body != b"abc":
+            assert response.status == 411, f"a chunked body was refused with {response.status}, not 411"
+            assert wire.closes(), "refused with 411 but the connection stayed open"
+    finally:
+        wire.close()
+
+
+@case("chunked", "RFC 9112 6.3 (chunked not last in a request: 400, then close), 6.1 (unknown: 501)",
+      applies={FRAMING})
+def transfer_codings_other_than_chunked(s, server):
+    """Without chunked as the last coding a request's body has no end: 400 and close (a MUST).
+
+    A coding the server cannot undo before chunked ("gzip, chunked") gets 501 (a SHOULD). 411
+    would be wrong for both: a Content-Length alone does not make such a body readable.
+    """
+    for codings, expected in (("gzip", 400), ("chunked, gzip", 400), ("gzip, chunked", 501)):
+        raw = request("POST", s.echo, [("Host", "x"), ("Transfer-Encoding", codings)],
+                      b"3\r\nabc\r\n0\r\n\r\n")
+        status, closed = refused_then_closed(server, raw)
+        assert status == expected, f"Transfer-Encoding: {codings} got {status}, not {expected}"
+        assert closed, f"Transfer-Encoding: {codings} was refused but the connection stayed open"
+
+
+@case("Expect", "RFC 9110 10.1.1, 15.2 (an HTTP/1.0 client gets no 1xx)", applies={FRAMING})
+def no_100_continue_for_http10(s, server):
+    """An HTTP/1.0 client cannot read 100 Continue: the server ignores its Expect and waits."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=SECONDS) as sock:
+        sock.sendall(request("POST", s.echo, [("Content-Length", "5"), ("Expect", "100-continue")],
+                             version="1.0"))
+        sock.settimeout(1)  # the head alone, as a client that waits for 100 Continue would send it
+        try:
+            early = sock.recv(65536)
+        except TimeoutError:
+            early = b""
+        assert b"100 Continue" not in early, f"an HTTP/1.0 client was sent {early[:40]!r}"
+        sock.settimeout(SECONDS)
+        sock.sendall(b"hello")
+        received = early
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), f"not one 200 answer: {received[:80]!r}"
+    assert received.endswith(b"\r\n\r\nhello"), f"the body was not echoed: {received[-40:]!r}"
 
 
 @case("HTTP/1.0", "RFC 9112 6.1, 9.3")

@@ -307,7 +307,15 @@ def http11_rules(t):
          "A space in or before a header name is a BadRequest."),
         ("a chunked body gets 411 and the connection closes",
          b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-         " 411", "Refuse Transfer-Encoding with BadRequest(..., \"411 Length Required\")."),
+         " 411", "Refuse Transfer-Encoding: chunked with BadRequest(..., \"411 Length Required\")."),
+        ("Transfer-Encoding: gzip (chunked not last) gets 400",
+         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", " 400",
+         "RFC 9112 6.3: when chunked is not the last transfer coding, nothing says where the body "
+         "ends: BadRequest (400), not 411."),
+        ("Transfer-Encoding: gzip, chunked gets 501",
+         b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+         " 501", "A coding before chunked that the server cannot undo: "
+                 "BadRequest(..., \"501 Not Implemented\")."),
     ]
     for description, data, expected, hint in refusals:
         with t.part(description, hint=hint):
@@ -335,6 +343,22 @@ def http11_rules(t):
             except TimeoutError:
                 first = b""
             t.expect(first.startswith(b"HTTP/1.1 100"), "'HTTP/1.1 100 Continue'", first_line(first))
+    with t.part("an HTTP/1.0 request with Expect: 100-continue gets no 100 Continue",
+                hint="Send 100 Continue only when the request's version is HTTP/1.1: an HTTP/1.0 "
+                     "client cannot read it (RFC 9110 15.2)."):
+        with connect(server) as sock:
+            sock.sendall(b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+            sock.settimeout(1)  # the client holds its body back, as it would wait for 100 Continue
+            try:
+                early = sock.recv(65536)
+            except TimeoutError:
+                early = b""
+            t.expect(not early.startswith(b"HTTP/1.1 100"), "nothing until the body is sent",
+                     first_line(early))
+            sock.settimeout(5)
+            sock.sendall(b"hi")
+            got = first_line(early + read_until_closed(sock))
+            t.expect(" 200" in got, "'HTTP/1.1 200 OK'", got)
     with t.part("a body cut short (Content-Length 10, 3 bytes, then the client stops) is not answered 200",
                 hint="After reading, check that the body has Content-Length bytes; if not, BadRequest."):
         with connect(server) as sock:

@@ -29,7 +29,7 @@ SECOND = '''        if name.lower() in headers and name.lower() in ("host", "con
 DIGITS = '''    if not (length.isascii() and length.isdigit()):
         raise BadRequest(f"Content-Length {length!r} is not a number")
 '''
-CONTINUE = '''    if headers.get("expect", "").lower() == "100-continue":
+CONTINUE = '''    if version == "HTTP/1.1" and headers.get("expect", "").lower() == "100-continue":
         conn.sendall(b"HTTP/1.1 100 Continue\\r\\n\\r\\n")
 '''
 HEAD_ONLY = '''    if head_only:
@@ -163,10 +163,22 @@ ANSWERS = [
            edit=[('BadRequest("chunked bodies are not read here", "411 Length Required")',
                   'BadRequest("chunked bodies are not read here")')],
            says=["411 Length Required"]),
+    Answer("1.9", "every Transfer-Encoding answered 411 (the lesson's server before RFC 9112 6.3)",
+           edit=[('        if codings[-1] != "chunked":\n', '        if False:\n'),
+                 ('        if len(codings) > 1:\n', '        if False:\n')],
+           says=["Transfer-Encoding: gzip (chunked not last) gets 400", "nothing says where the body ends",
+                 "Transfer-Encoding: gzip, chunked gets 501"]),
+    Answer("1.9", "chunked refused with 501, as if chunked were an unknown coding",
+           edit=[('BadRequest("chunked bodies are not read here", "411 Length Required")',
+                  'BadRequest("chunked bodies are not read here", "501 Not Implemented")')],
+           says=["411 Length Required"]),
+    Answer("1.9", "100 Continue sent to an HTTP/1.0 client",
+           edit=[(CONTINUE, CONTINUE.replace('version == "HTTP/1.1" and ', ""))],
+           says=["an HTTP/1.0 client cannot read it", "nothing until the body is sent"]),
     Answer("1.9", "valid: the rules written another way",
            edit=[(HOST, '    if "host" not in headers and version != "HTTP/1.0":\n'
                         '        raise BadRequest("Host is required in HTTP/1.1")\n'),
-                 (CONTINUE, '    if "100-continue" in headers.get("expect", "").lower():\n'
+                 (CONTINUE, '    if version != "HTTP/1.0" and "100-continue" in headers.get("expect", ""):\n'
                             '        conn.sendall("HTTP/1.1 100 Continue\\r\\n\\r\\n".encode())\n'),
                  (HEAD_ONLY, "    body = b\"\" if head_only else body\n")],
            passes=True),

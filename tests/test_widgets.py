@@ -1,0 +1,174 @@
+"""The request explorer and the server panel, driven from Python as a student's clicks would drive
+them, against real servers started with launch(): one that answers, one that crashes, one that
+never answers."""
+import socket
+import textwrap
+import time
+
+import pytest
+
+from coursekit import questions, widgets
+from coursekit.servers import launch, launched
+
+pytestmark = pytest.mark.servers
+
+ECHO = """\
+def app(environ, start_response):
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = (environ["REQUEST_METHOD"] + " " + environ["PATH_INFO"] + " "
+            + environ.get("HTTP_X_COLOUR", "-") + " ").encode() + environ["wsgi.input"].read(size)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+# Answers nothing: takes each connection, reads, and holds it open.
+SILENT = """\
+import os, socket, time
+server = socket.create_server((os.environ["HOST"], int(os.environ["PORT"])))
+held = []
+while True:
+    connection, _ = server.accept()
+    held.append(connection)
+"""
+# Serves until its first request (launch's readiness probe sends no bytes), then says why in its
+# log and exits with code 3.
+CRASHING = """\
+import os, socket, sys
+server = socket.create_server((os.environ["HOST"], int(os.environ["PORT"])))
+while not server.accept()[0].recv(1024):
+    pass
+print("crashing on purpose: the disk is full", flush=True)
+sys.exit(3)
+"""
+
+
+@pytest.fixture(autouse=True)
+def live_widgets(monkeypatch):
+    monkeypatch.delenv(questions.STORED_RUN, raising=False)
+
+
+def serve(tmp_path, name, source, kind="script"):
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return launch(path, kind=kind, quiet=True)
+
+
+def test_the_explorer_sends_what_the_student_typed_and_shows_both_sides_raw(tmp_path):
+    echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+    view = widgets.explorer(echo)
+    view.method.value = "POST"
+    view.path.value = "/notes"
+    view.headers.value = "X-Colour: teal\nContent-Type: text/plain"
+    view.body.value = "hello"
+    view.send_button.click()
+    assert "POST /notes HTTP/1.1\\r\\n" in view.request_view.value
+    assert "X-Colour: teal\\r\\n" in view.request_view.value and "Content-Length: 5\\r\\n" in view.request_view.value
+    assert "HTTP/1.0 200 OK\\r\\n" in view.response_view.value
+    assert "POST /notes teal hello" in view.response_view.value
+    assert view.exchange.status_line == "HTTP/1.0 200 OK" and view.note.value == ""
+    assert view.inside_view.value == "", "a server over the network has no environ to show"
+
+
+def test_the_explorer_lists_running_servers_newest_first_and_reloads_the_list(tmp_path):
+    first = serve(tmp_path, "first", ECHO, kind="wsgiref")
+    view = widgets.explorer()
+    assert [value for _, value in view.target.options] == [first]
+    second = serve(tmp_path, "second", ECHO, kind="wsgiref")
+    view.reload_button.click()
+    assert [value for _, value in view.target.options] == [second, first]
+    assert view.target.value is first, "reloading keeps the server the student chose"
+
+
+def test_a_server_that_never_answers_meets_the_deadline(tmp_path):
+    silent = serve(tmp_path, "silent", SILENT)
+    started = time.monotonic()
+    done = widgets.send(silent, "GET", "/", seconds=1)
+    assert time.monotonic() - started < 3
+    assert done.response == b"" and done.note.startswith("no answer within 1 s")
+    view = widgets.explorer(silent)
+    view.send_button.click()  # the widget's own deadline (5 s) holds too
+    assert "no answer within 5 s" in view.note.value and "(none)" in view.response_view.value
+
+
+def test_a_crashed_server_shows_exited_and_its_log_in_the_panel(tmp_path):
+    crashing = serve(tmp_path, "crashing", CRASHING)
+    panel = widgets.server_panel()
+    row = panel.rows[0]
+    assert "running" in row.status_view.value and crashing.browser_url in row.title.value
+    done = widgets.send(crashing, "GET", "/")
+    crashing.process.wait(10)
+    assert done.response == b""
+    row.refresh_button.click()
+    assert "exited with code 3" in row.status_view.value
+    assert "crashing on purpose: the disk is full" in row.log_view.value
+    assert widgets.send(crashing).note.startswith("connection refused")
+    assert "crashing has exited with code 3" in widgets.send(crashing).note
+
+
+def test_the_stop_button_stops_the_server_and_frees_its_port(tmp_path):
+    echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+    panel = widgets.server_panel()
+    panel.rows[0].stop_button.click()
+    assert "stopped" in panel.rows[0].status_view.value and panel.rows[0].stop_button.disabled
+    assert echo not in launched()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", echo.port), timeout=2).close()
+
+
+def test_the_panel_refresh_adds_servers_launched_after_it(tmp_path):
+    panel = widgets.server_panel()
+    assert panel.rows == [] and "No server launched" in panel.children[1].value
+    serve(tmp_path, "later", ECHO, kind="wsgiref")
+    panel.refresh_button.click()
+    assert [row.server.name for row in panel.rows] == ["later"]
+    assert "wsgiref serving on" in panel.rows[0].log_view.value
+
+
+def test_an_in_process_wsgi_app_shows_the_environ_it_received():
+    def app(environ, start_response):
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))]
+
+    done = widgets.send(app, "PUT", "/items/7?full=1", "X-Colour: teal", "body!")
+    assert done.response == b"HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\nbody!"
+    for line in ("PATH_INFO = '/items/7'", "QUERY_STRING = 'full=1'", "HTTP_X_COLOUR = 'teal'",
+                 "REQUEST_METHOD = 'PUT'", "CONTENT_LENGTH = '5'"):
+        assert line in done.inside
+    assert " at 0x" not in done.inside, "no memory addresses: the text is the same on every run"
+
+
+def test_an_in_process_asgi_app_shows_its_messages():
+    async def app(scope, receive, send):
+        request = await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-seen", request["body"])]})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    view = widgets.explorer(app, method="POST", body="ping")
+    view.send_button.click()
+    assert "HTTP/1.1 200 OK\\r\\n" in view.response_view.value and "x-seen: ping" in view.response_view.value
+    text = view.exchange.inside
+    assert "'type': 'http'" in text and "receive() -> {'type': 'http.request', 'body': b'ping'" in text
+    assert "send({'type': 'http.response.body', 'body': b'done'})" in text
+    assert "ASGI" in view.inside_view.value
+
+
+def test_bad_input_is_explained_and_nothing_is_sent(tmp_path):
+    assert widgets.send(None).note.startswith("nothing sent: choose a server")
+    echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+    assert "is not 'Name: value'" in widgets.send(echo, headers="just words").note
+    assert "must start with '/'" in widgets.send(echo, path="notes").note
+    assert "Latin-1" in widgets.send(echo, headers="X-Name: Zoë ✓").note
+
+
+def test_the_stored_run_prints_the_same_summary_every_time(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(questions.STORED_RUN, "1")
+    said = []
+    for attempt in range(2):  # two servers on two ports: one text
+        echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+        assert widgets.explorer(echo, path="/same", headers="X-Colour: red") is None
+        assert widgets.server_panel() is None
+        said.append(capsys.readouterr().out)
+        assert str(echo.port) not in said[-1] and "GMT" not in said[-1] and "CPython" not in said[-1]
+        echo.stop()
+    assert said[0] == said[1]
+    assert "HTTP/1.0 200 OK\\r\\n" in said[0] and "GET /same red " in said[0]
+    assert "echo (wsgiref) at http://127.0.0.1:PORT/: running" in said[0]
