@@ -172,3 +172,15 @@ def test_the_stored_run_prints_the_same_summary_every_time(tmp_path, monkeypatch
     assert said[0] == said[1]
     assert "HTTP/1.0 200 OK\\r\\n" in said[0] and "GET /same red " in said[0]
     assert "echo (wsgiref) at http://127.0.0.1:PORT/: running" in said[0]
+
+
+def test_on_a_hub_the_panel_links_through_the_proxy(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("jupyter_server_proxy", reason="the hub's proxy package is not installed")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    monkeypatch.delenv("JUPYTERHUB_PUBLIC_URL", raising=False)
+    echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+    row = widgets.server_panel().rows[0]
+    assert f"href='/user/ada/proxy/{echo.port}/'" in row.title.value
+    monkeypatch.setenv(questions.STORED_RUN, "1")
+    widgets.server_panel()
+    assert "echo (wsgiref) at /user/ada/proxy/PORT/: running" in capsys.readouterr().out
