@@ -184,3 +184,18 @@ def test_on_a_hub_the_panel_links_through_the_proxy(tmp_path, monkeypatch, capsy
     monkeypatch.setenv(questions.STORED_RUN, "1")
     widgets.server_panel()
     assert "echo (wsgiref) at /user/ada/proxy/PORT/: running" in capsys.readouterr().out
+
+
+def test_an_in_process_app_that_fails_or_never_returns_is_reported():
+    def crashing(environ, start_response):
+        raise KeyError("HTTP_X_MISSING")
+
+    def endless(environ, start_response):
+        while True:
+            time.sleep(0.05)
+
+    said = widgets.send(crashing, path="/x")
+    assert said.note == "the app raised KeyError: 'HTTP_X_MISSING'" and "PATH_INFO = '/x'" in said.inside
+    started = time.monotonic()
+    said = widgets.send(endless, seconds=1)
+    assert said.note == "the app did not return within 1 s" and time.monotonic() - started < 3
