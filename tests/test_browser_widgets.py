@@ -60,7 +60,9 @@ def lab(tmp_path):
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.port=0",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
              f"--ServerApp.root_dir={tmp_path}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
-             f"--LabApp.user_settings_dir={tmp_path / 'settings'}", *root],
+             f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+             "--LabApp.news_url=None",  # offline: no announcements feed, no update check
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *root],
             cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
