@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from coursekit import servers
@@ -25,7 +26,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SECONDS = 5  # the deadline of one exchange, connection to last byte
 SETTLE = 0.3  # once a whole answer has come, how long to wait for bytes beyond it
 SHOWN_BYTES = 4000
-VARYING = ("date", "server")  # headers whose values change from run to run or machine to machine
+WSGI_TITLE = "The environ the WSGI app received:"
+ASGI_TITLE = "What the ASGI app received and sent:"
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Exchange:
     response: bytes = b""
     note: str = ""
     inside: str = ""
+    inside_title: str = ""  # what `inside` holds, as a heading
 
     @property
     def status_line(self) -> str:
@@ -50,12 +53,8 @@ class Exchange:
         if self.note:
             parts.append(f"Note: {self.note}")
         if self.inside:
-            parts += [self.inside_title(), self.inside]
+            parts += [self.inside_title, self.inside]
         return _stable("\n".join(parts))
-
-    def inside_title(self) -> str:
-        return "What the ASGI app received and sent:" if "scope" in self.inside[:20] else \
-            "The environ the WSGI app received:"
 
 
 def wire_text(data: bytes, stable: bool = False, limit: int = SHOWN_BYTES) -> str:
@@ -207,24 +206,21 @@ def _wsgi(app, name, method, path, pairs, body, request, seconds):
         return app(environ, start_response)
 
     path, _, query = path.partition("?")
-    headers = {n: v for n, v in pairs}
+    failure = None
     try:
-        if usable():
-            with deadline(seconds):
-                response = call_wsgi(watched, path, method, headers, body, query)
-        else:
-            response = call_wsgi(watched, path, method, headers, body, query)
+        with deadline(seconds) if usable() else nullcontext():  # usable: SIGALRM, main thread
+            response = call_wsgi(watched, path, method, dict(pairs), body, query)
     except TimeLimit:
-        return Exchange(name, request, note=f"the app did not return within {seconds:g} s",
-                        inside=_environ_text(seen))
+        failure = f"the app did not return within {seconds:g} s"
     except WSGIRuleBroken as error:
-        return Exchange(name, request, note=f"the app broke a WSGI rule: {error}", inside=_environ_text(seen))
+        failure = f"the app broke a WSGI rule: {error}"
     except Exception as error:  # the app's own exception: a server would answer 500
-        return Exchange(name, request, note=f"the app raised {type(error).__name__}: {error}",
-                        inside=_environ_text(seen))
+        failure = f"the app raised {type(error).__name__}: {error}"
+    if failure:
+        return Exchange(name, request, note=failure, inside=_environ_text(seen), inside_title=WSGI_TITLE)
     answer = _built(response.status_code, response.reason, response.headers.pairs, response.content)
     return Exchange(name, request, answer, "no server: the response is built from what the app returned",
-                    _environ_text(seen))
+                    _environ_text(seen), WSGI_TITLE)
 
 
 def _environ_text(environ):
@@ -258,7 +254,7 @@ def _asgi(app, name, method, path, pairs, body, request, seconds):
         answer = _built(response.status_code, _reason(response.status_code), response.headers.pairs,
                         response.content)
     note = "; ".join(notes) or "no server: the response is built from the messages the app sent"
-    return Exchange(name, request, answer, note, "\n".join(lines))
+    return Exchange(name, request, answer, note, "\n".join(lines), ASGI_TITLE)
 
 
 def _reason(code):
@@ -321,7 +317,7 @@ def explorer(server=None, method: str = "GET", path: str = "/", headers: str = "
         view.note.value = html.escape(done.note)
         view.request_view.value = "<b>Request</b>" + _pre(wire_text(done.request) if done.request else "    (none)")
         view.response_view.value = "<b>Response</b>" + _pre(wire_text(done.response) if done.response else "    (none)")
-        view.inside_view.value = (f"<b>{html.escape(done.inside_title())}</b>" + _pre(done.inside)
+        view.inside_view.value = (f"<b>{html.escape(done.inside_title)}</b>" + _pre(done.inside)
                                   if done.inside else "")
 
     def on_reload(_):

@@ -172,3 +172,30 @@ def test_the_stored_run_prints_the_same_summary_every_time(tmp_path, monkeypatch
     assert said[0] == said[1]
     assert "HTTP/1.0 200 OK\\r\\n" in said[0] and "GET /same red " in said[0]
     assert "echo (wsgiref) at http://127.0.0.1:PORT/: running" in said[0]
+
+
+def test_on_a_hub_the_panel_links_through_the_proxy(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("jupyter_server_proxy", reason="the hub's proxy package is not installed")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    monkeypatch.delenv("JUPYTERHUB_PUBLIC_URL", raising=False)
+    echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
+    row = widgets.server_panel().rows[0]
+    assert f"href='/user/ada/proxy/{echo.port}/'" in row.title.value
+    monkeypatch.setenv(questions.STORED_RUN, "1")
+    widgets.server_panel()
+    assert "echo (wsgiref) at /user/ada/proxy/PORT/: running" in capsys.readouterr().out
+
+
+def test_an_in_process_app_that_fails_or_never_returns_is_reported():
+    def crashing(environ, start_response):
+        raise KeyError("HTTP_X_MISSING")
+
+    def endless(environ, start_response):
+        while True:
+            time.sleep(0.05)
+
+    said = widgets.send(crashing, path="/x")
+    assert said.note == "the app raised KeyError: 'HTTP_X_MISSING'" and "PATH_INFO = '/x'" in said.inside
+    started = time.monotonic()
+    said = widgets.send(endless, seconds=1)
+    assert said.note == "the app did not return within 1 s" and time.monotonic() - started < 3
