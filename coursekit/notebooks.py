@@ -151,7 +151,7 @@ def refresh(paths):
 READ_WORDS_PER_MINUTE = 120   # prose with code words in it, read carefully
 MINUTES_PER_CODE_CELL = 0.75  # run it, look at the output
 MINUTES_PER_CODE_LINE = 0.1   # read the code
-MINUTES_PER_QUESTION = 2      # think, answer, read the feedback
+MINUTES_PER_QUESTION = 1      # think and answer; its words are read like prose
 MINUTES_PER_CHECKED_EXERCISE = 8   # read the task, run check(), read its report, fix, again
 MINUTES_PER_ANSWER_LINE = 0.35     # write a line of the answer
 
@@ -168,20 +168,45 @@ def estimate_sections(notebook) -> list:
             if re.match(r"#{1,2} ", cell.source):
                 found.append([cell.source.splitlines()[0], 0.0])
             found[-1][1] += len(re.findall(r"\w+", cell.source)) / READ_WORDS_PER_MINUTE
+        elif cell.cell_type == "code" and re.match(r"\s*question\(", cell.source):
+            # A question is read (question, options) and answered; the feedback is one sentence.
+            found[-1][1] += (len(re.findall(r"\w+", cell.source)) / READ_WORDS_PER_MINUTE
+                             + MINUTES_PER_QUESTION)
         elif cell.cell_type == "code":
             given = _nonblank(starter_source(cell.source))  # what a student reads before writing
             answer = len(_nonblank(cell.source)) - len(given) + cell.source.count(f"  {LINE}")
             found[-1][1] += (MINUTES_PER_CODE_CELL + MINUTES_PER_CODE_LINE * len(given)
                              + MINUTES_PER_ANSWER_LINE * answer
-                             + MINUTES_PER_QUESTION * len(re.findall(r"^question\(", cell.source, re.M))
                              + MINUTES_PER_CHECKED_EXERCISE * len(re.findall(r"^check\(", cell.source, re.M)))
     return [(heading, minutes) for heading, minutes in found if minutes or heading[0] == "#"]
 
 
-def estimates():
-    """Print each lesson's and solution's stated minutes beside the estimate, section by section."""
+def store_section_minutes(path) -> None:
+    """Write the estimate, rounded, into a lesson's heading cells and its teaching total."""
     import nbformat
 
+    notebook = nbformat.read(path, as_version=4)
+    estimate = dict(estimate_sections(notebook))
+    total = 0
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and re.match(r"#{1,2} ", cell.source):
+            minutes = max(1, round(estimate[cell.source.splitlines()[0]]))
+            cell.metadata.setdefault("course", {})["minutes"] = minutes
+            total += minutes
+    notebook.metadata.course.teaching = total
+    nbformat.write(notebook, path)
+    print(f"{path}: {total} min")
+
+
+def estimates(argv=()):
+    """Print each lesson's and solution's stated minutes beside the estimate, section by section
+    (`--store NOTEBOOK ...` writes the rounded estimate into a lesson's section minutes)."""
+    import nbformat
+
+    if argv[:1] == ["--store"]:
+        for path in argv[1:]:
+            store_section_minutes(path)
+        return
     for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
         notebook = nbformat.read(path, as_version=4)
         info = notebook.metadata.get("course", {})
@@ -254,7 +279,7 @@ def main(argv):
     elif argv[:1] == ["labs"]:
         write_labs()
     elif argv[:1] == ["minutes"]:
-        estimates()
+        estimates(argv[1:])
     elif argv[:1] == ["repeat"]:
         return repeat(argv[1:])
     else:
