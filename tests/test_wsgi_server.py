@@ -13,7 +13,7 @@ from coursekit.servers import launch
 pytestmark = pytest.mark.servers
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "03-wsgi-by-hand.ipynb"
-NEEDED = ["wsgi_server.py", "wsgi_web.py", "wsgi_middleware.py", "wsgi_site.py",
+NEEDED = ["wsgi_server.py", "wsgi_http.py", "wsgi_environ.py", "wsgi_web.py", "wsgi_middleware.py", "wsgi_site.py",
           "wsgi_flask_sample.py", "wsgi_django_sample.py"]
 
 
