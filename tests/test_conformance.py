@@ -171,8 +171,8 @@ class Subject:
 
 HTTP, CGI, WSGI, ASGI = "http", "cgi", "wsgi", "asgi"
 # FRAMING: the server keeps all of RFC 9112's request framing rules that the cases tagged with it test
-# (which transfer codings it refuses and with what status, no 1xx to an HTTP/1.0 client). Lesson 01
-# and lab 01 carry it; another server joins by adding it to its row once it keeps those rules.
+# (which transfer codings it refuses and with what status, no 1xx to an HTTP/1.0 client). Every
+# hand-written server that reads requests itself carries it.
 FRAMING = "framing"
 LESSON01, LESSON02 = "notebooks/01-http-from-the-socket-up.ipynb", "notebooks/02-cgi-and-why-the-web-moved-on.ipynb"
 LESSON03, LESSON04 = "notebooks/03-wsgi-by-hand.ipynb", "notebooks/04-asgi-by-hand.ipynb"
@@ -180,14 +180,14 @@ SUBJECTS = [
     Subject("lesson01", LESSON01, "http_server.py", {HTTP, FRAMING}, echo="/echo"),
     Subject("lab01", "solutions/01-solution-http-from-the-socket-up.ipynb", "lab01_server.py",
             {HTTP, FRAMING}, echo="/echo"),
-    Subject("lesson02", LESSON02, "cgi_gateway.py", {HTTP, CGI}, get="/cgi-bin/hello",
+    Subject("lesson02", LESSON02, "cgi_gateway.py", {HTTP, CGI, FRAMING}, get="/cgi-bin/hello",
             echo="/cgi-bin/conf", cgi_scripts="cgi_{}.py"),
     Subject("lab02", "solutions/02-solution-cgi-and-why-the-web-moved-on.ipynb", "lab02_gateway.py",
-            {HTTP, CGI}, get="/cgi-bin/hello", echo="/cgi-bin/conf",
+            {HTTP, CGI, FRAMING}, get="/cgi-bin/hello", echo="/cgi-bin/conf",
             cgi_scripts="lab02_scripts/{}.py"),
-    Subject("lesson03", LESSON03, "wsgi_server.py", {HTTP, WSGI}, echo="/echo",
+    Subject("lesson03", LESSON03, "wsgi_server.py", {HTTP, WSGI, FRAMING}, echo="/echo",
             args=["conformance_wsgi:app"]),
-    Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI},
+    Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI, FRAMING},
             echo="/echo", args=["conformance_wsgi:app"]),
     Subject("lesson04-scope", LESSON04, "asgi_scope.py", {ASGI}, kind="uvicorn"),
     Subject("lesson04-body", LESSON04, "asgi_body.py", {ASGI}, kind="uvicorn"),
@@ -848,15 +848,7 @@ TABLE = [(subject, category, section, function)
          for category, section, applies, function in CASES
          for subject in SUBJECTS if subject.tags & applies]
 # Known gaps in servers another notebook owns: expected to fail (strict, so a fix is noticed).
-KNOWN_GAPS = {("lab03", "head_waits_for_a_non_empty_piece"):
-              "lab 03's reference server sends the head on an empty first piece (PEP 3333: not before "
-              "the first non-empty one)"}
-
-
-@pytest.mark.parametrize("subject, category, section, function", [
-    pytest.param(*row, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[row[0].name, row[3].__name__])]
-                 if (row[0].name, row[3].__name__) in KNOWN_GAPS else [])
-    for row in TABLE], ids=[f"{s.name}-{c.replace(' ', '_')}-{f.__name__}" for s, c, _, f in TABLE])
+@pytest.mark.parametrize("subject, category, section, function", TABLE, ids=[f"{s.name}-{c.replace(' ', '_')}-{f.__name__}" for s, c, _, f in TABLE])
 def test_conformance(subject, category, section, function, started):
     server = started(subject)
     function(subject, server)
