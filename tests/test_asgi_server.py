@@ -5,6 +5,7 @@ test checks exactly the code that students read. Responses read off raw sockets 
 strict HTTP/1.1 client the course did not write. The last tests break a copy of the server on purpose
 and show that the checks here notice.
 """
+import json
 import socket
 import time
 from pathlib import Path
@@ -130,7 +131,6 @@ def check_body_in_pieces(server):
             wire.sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
         wire.sock.sendall(b"0\r\n\r\n")
         status, _, body = wire.response("POST")
-    import json
     report = json.loads(body)
     assert status == 200 and report["bytes"] == 3000, report
     assert report["messages"] > 1, f"the body reached the app in one message: {report}"
