@@ -1,6 +1,6 @@
 """Lesson 04's hand-written ASGI server serves, unmodified, the lesson's apps and a FastAPI app over real HTTP.
 
-The server (five files) and the apps are taken from the %%writefile cells of the lesson notebook, so the
+The server (seven files) and the apps are taken from the %%writefile cells of the lesson notebook, so the
 test checks exactly the code that students read. Responses read off raw sockets are parsed by h11, a
 strict HTTP/1.1 client the course did not write. The last tests break a copy of the server on purpose
 and show that the checks here notice.
@@ -19,9 +19,10 @@ from coursekit.servers import ServerError, launch
 pytestmark = pytest.mark.servers
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "04-asgi-by-hand.ipynb"
-SERVER = ["asgi_http.py", "asgi_receive.py", "asgi_send.py", "asgi_connection.py", "asgi_server.py"]
-APPS = ["asgi_scope.py", "asgi_body.py", "asgi_lifespan.py", "asgi_sse.py", "asgi_middleware.py",
-        "asgi_site.py", "asgi_fastapi_sample.py"]
+SERVER = ["asgi_http.py", "asgi_receive.py", "asgi_send.py", "asgi_connection.py", "asgi_frames.py",
+          "asgi_websocket.py", "asgi_server.py"]
+APPS = ["asgi_scope.py", "asgi_body.py", "asgi_lifespan.py", "asgi_sse.py", "asgi_ws.py",
+        "asgi_middleware.py", "asgi_site.py", "asgi_fastapi_sample.py"]
 SECONDS = 5
 
 
@@ -136,6 +137,21 @@ def check_body_in_pieces(server):
     assert report["messages"] > 1, f"the body reached the app in one message: {report}"
 
 
+def check_websocket_echo(server):
+    """The lesson's echo over a WebSocket: text and binary frames, a large one, and a clean close."""
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=SECONDS,
+                     close_timeout=SECONDS) as ws:
+            for message in ["hello", "ünïcödé", b"\x00\xffbinary", "x" * 70_000]:
+                ws.send(message)
+                assert ws.recv(timeout=SECONDS) == message
+    except (WebSocketException, TimeoutError) as error:
+        raise AssertionError(f"the WebSocket failed: {error!r}") from None
+
+
 # --- The lesson's server serves the lesson's apps and FastAPI ---------------------------------------
 
 def test_serves_fastapi_unmodified_with_its_lifespan(lesson_apps):
@@ -202,6 +218,27 @@ def test_serves_the_middleware_site(lesson_apps):
             wire.response()  # the start went out, the body never completes: the client can tell
 
 
+def test_serves_the_lessons_websocket_app(lesson_apps):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    server = serve(lesson_apps, "asgi_ws:app")
+    check_websocket_echo(server)
+    url = f"ws://127.0.0.1:{server.port}/chat"
+    with connect(f"{url}?name=ada", open_timeout=SECONDS, close_timeout=SECONDS) as ada:
+        assert ada.recv(timeout=SECONDS) == "ada joined"
+        with connect(f"{url}?name=grace", open_timeout=SECONDS, close_timeout=SECONDS) as grace:
+            assert grace.recv(timeout=SECONDS) == "grace joined"
+            assert ada.recv(timeout=SECONDS) == "grace joined"  # pushed, unasked
+            grace.send("hi")
+            assert ada.recv(timeout=SECONDS) == "grace: hi"
+        assert ada.recv(timeout=SECONDS) == "grace left"
+    with pytest.raises(InvalidStatus, match="403"):  # the app answers websocket.close: refused
+        with connect(f"ws://127.0.0.1:{server.port}/nowhere", open_timeout=SECONDS):
+            pass
+    assert server.get("/").status_code == 404  # plain HTTP on the same server still works
+
+
 def test_an_app_whose_startup_fails_is_not_served(tmp_path, lesson_apps):
     (lesson_apps / "fails_startup.py").write_text(
         "async def app(scope, receive, send):\n"
@@ -229,6 +266,11 @@ BREAKS = {
                       "self.keep_alive = False", "asgi_fastapi_sample:app", check_keep_alive),
     "no last chunk": ("asgi_send.py", 'await self.write(b"0\\r\\n\\r\\n")', "pass",
                       "asgi_fastapi_sample:app", check_chunked_response),
+    "a wrong Sec-WebSocket-Accept": ("asgi_websocket.py", 'GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"',
+                                     'GUID = "not-the-rfc-guid"', "asgi_ws:app", check_websocket_echo),
+    "unmasked frames read as they are": ("asgi_frames.py", "bytes(byte ^ mask[i % 4] for i, byte in "
+                                         "enumerate(payload))", "payload", "asgi_ws:app",
+                                         check_websocket_echo),
     "the body in one message": ("asgi_receive.py", 'return {"type": "http.request", "body": piece, '
                                 '"more_body": True}',
                                 'return {"type": "http.request", "body": piece, "more_body": False}',
