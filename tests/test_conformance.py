@@ -2,7 +2,8 @@
 
 One table of cases, each naming its RFC or PEP section, is applied to every server it concerns:
 lesson 01's final socket server, lab 01's reference solution, the CGI gateways of lesson 02 and
-lab 02, the WSGI servers of lesson 03 and lab 03, and lesson 04's ASGI apps under real uvicorn.
+lab 02, the WSGI servers of lesson 03 and lab 03, lesson 04's hand-written ASGI server, and lesson 04's
+ASGI apps under real uvicorn.
 The servers are taken from the `%%writefile` cells of the notebooks (found by file name), so the
 test checks exactly the code that students read. Requests go out as raw bytes (so that malformed
 ones can be sent); every response is parsed by h11, a strict client the course did not write.
@@ -138,6 +139,30 @@ def app(environ, start_response):
     return [b"not found\n"]
 '''
 
+ASGI_APP = r'''
+"""An ASGI app for lesson 04's hand-written ASGI server: / answers, /echo sends the body back."""
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        raise NotImplementedError(scope["type"])  # no lifespan: the server must carry on
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    if scope["path"] == "/echo":
+        status, answer, kind = 200, body, b"application/octet-stream"
+    elif scope["path"] == "/":
+        status, answer, kind = 200, b"hello\n", b"text/plain"
+    else:
+        status, answer, kind = 404, b"not found\n", b"text/plain"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(answer)).encode())]})
+    await send({"type": "http.response.body", "body": answer})
+'''
+
 CGI_SCRIPTS = {
     "conf": 'import os, sys\n'
             'body = sys.stdin.buffer.read(int(os.environ.get("CONTENT_LENGTH") or 0))\n'
@@ -189,6 +214,8 @@ SUBJECTS = [
             args=["conformance_wsgi:app"]),
     Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI, FRAMING},
             echo="/echo", args=["conformance_wsgi:app"]),
+    Subject("lesson04-server", LESSON04, "asgi_server.py", {HTTP, ASGI}, echo="/echo",
+            args=["conformance_asgi:app"]),
     Subject("lesson04-scope", LESSON04, "asgi_scope.py", {ASGI}, kind="uvicorn"),
     Subject("lesson04-body", LESSON04, "asgi_body.py", {ASGI}, kind="uvicorn"),
     Subject("lesson04-lifespan", LESSON04, "asgi_lifespan.py", {ASGI}, kind="uvicorn",
@@ -219,6 +246,7 @@ def started(tmp_path_factory):
                 (folder / name).write_text(source)
             assert (folder / subject.file).exists(), f"{subject.notebook} no longer writes {subject.file}"
             (folder / "conformance_wsgi.py").write_text(WSGI_APP)
+            (folder / "conformance_asgi.py").write_text(ASGI_APP)
             if subject.cgi_scripts:
                 for name, source in CGI_SCRIPTS.items():
                     (folder / subject.cgi_scripts.format(name)).write_text(source)
