@@ -214,7 +214,7 @@ SUBJECTS = [
             args=["conformance_wsgi:app"]),
     Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI, FRAMING},
             echo="/echo", args=["conformance_wsgi:app"]),
-    Subject("lesson04-server", LESSON04, "asgi_server.py", {HTTP, ASGI}, echo="/echo",
+    Subject("lesson04-server", LESSON04, "asgi_server.py", {HTTP, ASGI, FRAMING}, echo="/echo",
             args=["conformance_asgi:app"]),
     Subject("lesson04-scope", LESSON04, "asgi_scope.py", {ASGI}, kind="uvicorn"),
     Subject("lesson04-body", LESSON04, "asgi_body.py", {ASGI}, kind="uvicorn"),
