@@ -9,6 +9,8 @@
     python3 course.py labs      # regenerate labs/ from solutions/
     python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
     python3 course.py repeat [N] [NOTEBOOK ...]  # nbval N times in a row (default 20, lessons 00-04)
+    python3 course.py guide     # instructors: the instructor guide, in build/guide/ (.md and .html)
+    python3 course.py slides NN # instructors: lesson NN as offline Reveal.js slides, in build/slides/
     python3 course.py bench     # launch-time and notebook-time benchmark
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
@@ -235,7 +237,8 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "repeat", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "repeat", "bench",
+                       "lock", "guide", "slides"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -265,6 +268,8 @@ def main(argv):
         return in_venv("-m", "coursekit.notebooks", "refresh", *rest)
     if command in ("labs", "minutes", "repeat"):
         return in_venv("-m", "coursekit.notebooks", command, *rest)
+    if command in ("guide", "slides"):
+        return in_venv("-m", f"coursekit.{command}", *rest)
     if command == "bench":
         return in_venv("tests/benchmark.py", *rest)
     lock()
