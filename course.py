@@ -9,6 +9,8 @@
     python3 course.py labs      # regenerate labs/ from solutions/
     python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
     python3 course.py bench     # launch-time and notebook-time benchmark
+    python3 course.py grade FOLDER    # instructors: run every student's lab in FOLDER, write grades
+    python3 course.py checkpoint labs/NN N.M   # catch up: the reference answers before exercise N.M
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
 Set-up is idempotent: a second run reinstalls nothing unless requirements.txt changed.
@@ -234,7 +236,8 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "bench", "lock"):
+    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "bench", "lock",
+                       "grade", "checkpoint"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -264,6 +267,9 @@ def main(argv):
         return in_venv("-m", "coursekit.notebooks", "refresh", *rest)
     if command in ("labs", "minutes"):
         return in_venv("-m", "coursekit.notebooks", command, *rest)
+    if command in ("grade", "checkpoint"):  # paths are the caller's; in_venv runs in ROOT
+        rest = [str(Path(a).resolve()) if Path(a).exists() else a for a in rest]
+        return in_venv("-m", f"coursekit.{'grading' if command == 'grade' else 'checkpoints'}", *rest)
     if command == "bench":
         return in_venv("tests/benchmark.py", *rest)
     lock()
