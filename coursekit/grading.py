@@ -168,7 +168,7 @@ def grade(sub: Submission, timeout: float = TIMEOUT, cell_timeout: float = CELL_
                 kill_group(runner.pid)
                 runner.wait()
                 result.problems.append(f"did not finish within {timeout:g} s and was stopped "
-                                       f"({where_it_stopped(progress, notebook)})")
+                                       f"({where_it_stopped(progress, notebook, cell_timeout)})")
         stop_kernels(mark)
         events = read_lines(progress)
         result.problems += kernel_problems(events, notebook, cell_timeout)
@@ -204,7 +204,14 @@ def cell_number(notebook, index: int) -> str:
     return f"code cell {code.index(index) + 1}" if index in code else f"cell {index + 1}"
 
 
-def where_it_stopped(progress: Path, notebook) -> str:
+def where_it_stopped(progress: Path, notebook, cell_timeout: float) -> str:
+    done = [e for e in read_lines(progress) if e["event"] == "done"]
+    stuck = None  # the first of the cells that all timed out at the end: the kernel never left it
+    for event in done:
+        stuck = (stuck or event) if event["seconds"] >= cell_timeout else None
+    if stuck:
+        return (f"its kernel never finished {cell_number(notebook, stuck['cell'])}, which ignored "
+                "the interrupt; the cells after it waited")
     started = [e for e in read_lines(progress)
                if e["event"] == "start" and notebook.cells[e["cell"]].cell_type == "code"]
     if not started:

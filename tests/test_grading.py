@@ -122,7 +122,7 @@ def test_every_kind_of_student_is_reported_in_the_csv(graded):
     assert status("loop", "0.1") == status("loop", "0.2") == ("passed", True)
     assert "code cell 4 did not finish within 20 s and was interrupted" in row(table, "loop", "0.2")["notebook"]
     assert status("stubborn", "0.1") == ("passed", True) and status("stubborn", "0.2")[0] == "not run"
-    assert "did not finish within 90 s and was stopped (it was running code cell 4)" in row(
+    assert "did not finish within 90 s and was stopped (its kernel never finished code cell 4," in row(
         table, "stubborn", "0.2")["notebook"]
     assert status("killer", "0.1") == ("passed", True) and status("killer", "0.2")[0] == "not run"
     assert "its kernel died in code cell 4" in row(table, "killer", "0.2")["notebook"]
@@ -146,10 +146,12 @@ def test_the_html_report_shows_each_students_feedback_escaped_and_offline(graded
     assert "lee &amp; &lt;kim&gt;" in page and "<kim>" not in page
     # The feedback a student sees under a check cell, for each student and exercise.
     assert page.count("✔ Exercise 0.1: all ") == 6  # everyone who answered 0.1
-    assert "✘ Exercise 0.2: 0 of " in page and "not written yet" in page  # the partly-done student
+    assert re.search(r"✘ Exercise 0.2: \d of \d checks passed", page)  # the partly-done student
+    assert "not written yet" in page
     assert "✔ Exercise 3.4: all " in page
     assert "Never started" in page and "its kernel died" in page
-    assert not re.search(r"<script|<link|src=|https?://", page), "the report must work offline"
+    # Offline: nothing to fetch (the students' logs may mention http:// addresses as text).
+    assert not re.search(r"<script|<link|<img|src=|href=['\"]?https?:", page), page[:300]
 
 
 @pytest.mark.servers
