@@ -90,6 +90,7 @@ def test_bad_input_gets_a_clear_message(lab, number, words, tmp_path):
     done = subprocess.run([sys.executable, "-m", "coursekit.checkpoints", lab, number],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and words in done.stdout, done.stdout + done.stderr
+    assert "Warning" not in done.stderr, done.stderr  # e.g. runpy: the module imported twice
 
 
 def test_the_reference_stops_before_the_exercise():
