@@ -3,8 +3,6 @@
 
     python3 course.py start     # make .venv, install the pinned packages, open JupyterLab
     python3 course.py reset labs/NN   # a fresh copy of lab NN in my-labs/ (your old one is kept)
-    python3 course.py checkpoint my-labs/NN-lab-title.ipynb N.M   # catch up: the reference answers
-                                # before exercise N.M, in a new notebook beside yours
     python3 course.py update    # git pull the course; lessons you saved are kept in my-labs/ first
     python3 course.py test      # the same set-up, then the whole test suite
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
@@ -14,6 +12,8 @@
     python3 course.py guide     # instructors: the instructor guide, in build/guide/ (.md and .html)
     python3 course.py slides NN # instructors: lesson NN as offline Reveal.js slides, in build/slides/
     python3 course.py bench     # launch-time and notebook-time benchmark
+    python3 course.py grade FOLDER    # instructors: run every student's lab in FOLDER, write grades
+    python3 course.py checkpoint labs/NN N.M   # catch up: the reference answers before exercise N.M
     python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
 
 Set-up is idempotent: a second run reinstalls nothing unless requirements.txt changed.
@@ -240,7 +240,7 @@ def main(argv):
         print(__doc__)
         return 0
     if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "repeat", "bench",
-                       "lock", "guide", "slides", "checkpoint"):
+                       "lock", "guide", "slides", "grade", "checkpoint"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -270,10 +270,9 @@ def main(argv):
         return in_venv("-m", "coursekit.notebooks", "refresh", *rest)
     if command in ("labs", "minutes", "repeat"):
         return in_venv("-m", "coursekit.notebooks", command, *rest)
-    if command == "checkpoint":
-        # in_venv runs in the course folder: a lab named from elsewhere must still be found.
-        return in_venv("-m", "coursekit.checkpoints", *(str(Path(a).resolve()) if a.endswith(".ipynb")
-                                                        else a for a in rest))
+    if command in ("grade", "checkpoint"):  # paths are the caller's; in_venv runs in ROOT
+        rest = [str(Path(a).resolve()) if Path(a).exists() else a for a in rest]
+        return in_venv("-m", f"coursekit.{'grading' if command == 'grade' else 'checkpoints'}", *rest)
     if command in ("guide", "slides"):
         return in_venv("-m", f"coursekit.{command}", *rest)
     if command == "bench":

@@ -1,163 +1,196 @@
-"""Catch up in a live class: take the reference answers of the exercises before N.M, keep your own.
+"""Catch up in a live class: put the course's reference answers of the exercises before N.M in place.
 
-In a lab notebook:      checkpoint("3.3")   # exercises 3.1 and 3.2 as the solution has them
-From a terminal:        python3 course.py checkpoint my-labs/03-lab-wsgi-by-hand.ipynb 3.3
-
-In the kernel, the solution's cells of the earlier exercises run (their functions replace yours in
-memory; your cells keep your text), and a file they write is first copied to NAME.mine-DATE.EXT.
-From a terminal, a new notebook is written beside yours; yours is never changed.
+In a lab (the notebook stays open and untouched; JupyterLab would otherwise see it change on disk):
+    checkpoint("3.3")   # writes the reference %%writefile files of 3.1-3.2 (yours kept beside as
+                        # apps/NAME.mine-DATE.py) and defines the reference functions in this kernel
+From a terminal (a new notebook; yours is never overwritten):
+    python3 course.py checkpoint labs/03 3.3    # or my-labs/03-lab-wsgi-by-hand.ipynb
+    -> my-labs/03-lab-wsgi-by-hand.checkpoint-3.3.ipynb: reference cells before 3.3, your cells from 3.3 on
 """
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXERCISE = re.compile(r"^\*\*Exercise (\d+)\.(\d+)\.\*\*")
-WRITEFILE = re.compile(r"^%%writefile(?:\s+-a)?\s+(\S+)")
+HEADING = re.compile(r"\*\*Exercise (\d+\.\d+)\.\*\*")
+WRITEFILE = re.compile(r"^%%writefile\s+(?:-a\s+)?(\S+)\s*\n")
+MARKERS = ("# BEGIN SOLUTION", "# END SOLUTION")
 
 
 class CheckpointError(ValueError):
-    """The lab or the exercise asked for does not exist; the message says what does."""
+    """Bad input: an unknown lab or exercise, or a checkpoint with nothing before it."""
 
 
-def exercise_of(cell):
-    """(lab, exercise) numbers if the cell opens an exercise ("**Exercise 3.2.** ..."), else None."""
-    found = cell.cell_type == "markdown" and EXERCISE.match(cell.source)
-    return (int(found.group(1)), int(found.group(2))) if found else None
-
-
-def parse_number(number: str):
-    found = re.fullmatch(r"(\d+)\.(\d+)", str(number).strip())
+def solution_for(lab: str) -> Path:
+    """solutions/NN-solution-*.ipynb for "03", "labs/03" or a lab notebook's path."""
+    number = re.match(r"(\d+)", Path(lab).name)
+    found = sorted((ROOT / "solutions").glob(f"{int(number.group(1)):02d}-solution-*.ipynb")) if number else []
     if not found:
-        raise CheckpointError(f"name an exercise as LAB.EXERCISE, e.g. checkpoint(\"3.2\"), not {number!r}")
-    return int(found.group(1)), int(found.group(2))
-
-
-def solution_for(lab: int, root: Path = ROOT) -> Path:
-    found = sorted((root / "solutions").glob(f"{lab:02d}-solution-*.ipynb"))
-    if not found:
-        raise CheckpointError(f"there is no lab {lab:02d}")
+        labs = ", ".join(p.name[:2] for p in sorted((ROOT / "labs").glob("*.ipynb")))
+        raise CheckpointError(f"There is no lab {lab!r}. The labs are: {labs} (e.g. labs/03).")
     return found[0]
 
 
-def split(notebook):
-    """The notebook's cells as [(exercise or None, [cells])]: the set-up first, then each exercise
-    from its heading up to the next one; what follows the last exercise's check stays with it."""
-    parts = [(None, [])]
-    for cell in notebook.cells:
-        number = exercise_of(cell)
-        if number:
-            parts.append((number, []))
-        parts[-1][1].append(cell)
-    return parts
+def exercise_starts(notebook) -> dict:
+    """{"3.1": index of the markdown cell that opens exercise 3.1, ...} in notebook order."""
+    starts = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            for number in HEADING.findall(cell.source):
+                starts.setdefault(number, index)
+    return starts
 
 
-def earlier(notebook, wanted):
-    """The cells of every exercise before `wanted`; CheckpointError if `wanted` is not in the lab."""
-    parts = split(notebook)
-    numbers = [number for number, _ in parts if number]
-    if wanted not in numbers:
-        names = ", ".join(f"{a}.{b}" for a, b in numbers)
-        raise CheckpointError(f"lab {wanted[0]:02d} has no exercise {wanted[0]}.{wanted[1]}; it has {names}")
-    if wanted == numbers[0]:
-        raise CheckpointError(f"{wanted[0]}.{wanted[1]} is the first exercise: there is nothing before it "
-                              "to catch up on")
-    return [(number, cells) for number, cells in parts if number and number < wanted]
-
-
-def runnable(cell) -> bool:
-    """A solution cell that builds state (not a check, not the final stop)."""
-    source = cell.source.strip()
-    return cell.cell_type == "code" and not re.match(r"(check|stop_all)\(", source)
-
-
-def keep_mine(path: Path, stamp: str):
-    """Copy the student's file to NAME.mine-STAMP.EXT before the reference replaces it."""
-    if not path.exists():
-        return None
-    kept = path.with_name(f"{path.stem}.mine-{stamp}{path.suffix}")
-    shutil.copy2(path, kept)
-    return kept
-
-
-def checkpoint(number: str) -> None:
-    """In a lab's kernel: run the reference cells of the exercises before `number`, keeping your files."""
+def reference_cells(number: str):
+    """(solution notebook, the code cells before exercise `number` that are not checks)."""
     import nbformat
-    from IPython import get_ipython
-    from IPython.utils.capture import capture_output
 
+    solution = nbformat.read(solution_for(number.split(".")[0]), as_version=4)
+    starts = exercise_starts(solution)
+    if number not in starts:
+        raise CheckpointError(f"Lab {number.split('.')[0]} has no exercise {number}; "
+                              f"its exercises are {', '.join(starts)}.")
+    if starts[number] == min(starts.values()):
+        raise CheckpointError(f"{number} is the lab's first exercise: there is nothing before it to "
+                              "catch up on. Run the lab's cells from the top.")
+    cells = [c for c in solution.cells[:starts[number]]
+             if c.cell_type == "code" and not re.match(r"\s*(check|stop_all)\(", c.source)]
+    return solution, starts, cells
+
+
+def clean(source: str) -> str:
+    """The reference code without its solution markers."""
+    lines = [line for line in source.split("\n") if line.strip() not in MARKERS]
+    return "\n".join(line.removesuffix("  # SOLUTION") for line in lines)
+
+
+def write_keeping_mine(path: Path, text: str, stamp: str) -> str:
+    """Write the reference file; an existing different file of the student's is kept beside it."""
+    if path.exists() and path.read_text() == text:
+        return f"{path} already holds the reference"
+    said = f"wrote the reference {path}"
+    if path.exists():
+        kept = path.with_name(f"{path.stem}.mine-{stamp}{path.suffix}")
+        path.rename(kept)
+        said += f" (yours is kept as {kept})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return said
+
+
+def checkpoint(number: str, folder: str | Path = ".") -> list[str]:
+    """In a lab's kernel: the reference answers of the exercises before `number`, in place.
+    Files go to `folder` (the notebook's); the notebook itself is not changed. Prints what changed."""
     try:
-        wanted = parse_number(number)
-        parts = earlier(nbformat.read(solution_for(wanted[0]), as_version=4), wanted)
+        _, _, cells = reference_cells(number)
     except CheckpointError as error:
-        print(f"checkpoint: {error}")
-        return
-    shell, stamp, said = get_ipython(), time.strftime("%Y%m%d-%H%M%S"), []
-    if shell is None:
-        print("checkpoint() runs inside a lab notebook; from a terminal use python3 course.py checkpoint")
-        return
-    setup = split(nbformat.read(solution_for(wanted[0]), as_version=4))[0][1]
-    for exercise, cells in [((0, 0), setup), *parts]:  # the set-up first: the imports the answers use
-        for cell in filter(runnable, cells):
-            target = WRITEFILE.match(cell.source)
-            if target and not cell.source.startswith("%%writefile -a"):
-                kept = keep_mine(Path(target.group(1)), stamp)
-                if kept:
-                    said.append(f"  your {target.group(1)} is kept as {kept}")
-                said.append(f"  {target.group(1)}: the reference version ({exercise[0]}.{exercise[1]})")
-            with capture_output() as shown:
-                result = shell.run_cell(cell.source, store_history=False, silent=True)
-            if not result.success:
-                print(f"checkpoint: a reference cell of {exercise[0]}.{exercise[1]} failed:\n{shown.stdout}"
-                      f"{result.error_in_exec or result.error_before_exec}")
-                return
-            names = re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", cell.source, re.M)
-            if names and not target:
-                said.append(f"  {', '.join(names)}: the reference version ({exercise[0]}.{exercise[1]}), "
-                            "in memory; your cell keeps your text")
-    done = ", ".join(f"{a}.{b}" for (a, b), _ in parts)
-    print(f"Checkpoint {number}: exercises {done} are now as the solution has them.")
-    print("\n".join(said))
-    print(f"Carry on with exercise {number}.")
+        print(error)
+        return []
+    namespace = _user_namespace()
+    stamp, said = time.strftime("%Y%m%d-%H%M%S"), []
+    for cell in cells:
+        source = clean(cell.source)
+        target = WRITEFILE.match(source)
+        if target:
+            said.append(write_keeping_mine(Path(folder) / target.group(1), source[target.end():], stamp))
+            continue
+        before = dict(namespace)
+        exec(compile(_python(source), f"<reference before {number}>", "exec"), namespace)
+        changed = sorted(name for name, value in namespace.items() if not name.startswith("_")
+                         and name in before and before[name] is not value and callable(value))
+        new = sorted(name for name in namespace if name not in before and not name.startswith("_"))
+        if changed:
+            said.append(f"defined the reference {', '.join(changed)} in this kernel (your cells are "
+                        "unchanged: run them again to use yours)")
+        if new:
+            said.append(f"defined {', '.join(new)} in this kernel")
+    print(f"Checkpoint {number}: the course's answers to the exercises before {number} are in place.")
+    for line in said:
+        print(f"  - {line}")
+    return said
 
 
-def checkpoint_notebook(lab_path, number: str, root: Path = ROOT):
-    """From a terminal: write NAME.checkpoint-N.M.ipynb beside the student's lab, with the solution's
-    cells for the exercises before N.M and the student's own cells from N.M on."""
+def _user_namespace() -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        return shell.user_ns
+    return sys.modules["__main__"].__dict__
+
+
+def _python(source: str) -> str:
+    """IPython's translation of a cell (magics and all), or the source as it is outside IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    return shell.transform_cell(source) if shell is not None else source
+
+
+def checkpoint_notebook(lab: str, number: str) -> Path:
+    """From a terminal: a new notebook beside the student's copy, with the reference cells before
+    `number` and the student's own cells from `number` on; the reference files are written too."""
     import nbformat
 
-    lab_path = Path(lab_path)
-    if not lab_path.exists():
-        raise CheckpointError(f"{lab_path} does not exist")
-    wanted = parse_number(number)
-    if not lab_path.name.startswith(f"{wanted[0]:02d}-"):
-        raise CheckpointError(f"{lab_path.name} is not lab {wanted[0]:02d}")
-    mine = nbformat.read(lab_path, as_version=4)
-    reference = dict(earlier(nbformat.read(solution_for(wanted[0], root), as_version=4), wanted))
-    earlier(mine, wanted)  # the student's copy must have the exercise too
-    cells = []
-    for exercise, part in split(mine):
-        cells += reference.get(exercise, part) if exercise else part
-    mine.cells = [nbformat.from_dict(dict(cell, outputs=[], execution_count=None))
-                  if cell.cell_type == "code" else cell for cell in cells]
-    out = lab_path.with_name(f"{lab_path.stem}.checkpoint-{number}.ipynb")
-    nbformat.write(mine, out)
-    return out, [f"{a}.{b}" for a, b in sorted(reference)]
+    lab_number = solution_for(lab).name[:2]
+    if f"{int(number.split('.')[0]):02d}" != lab_number if number.split(".")[0].isdigit() else True:
+        raise CheckpointError(f"Exercise {number!r} is not in lab {lab_number}: its exercises are "
+                              f"numbered {int(lab_number)}.1, {int(lab_number)}.2, ...")
+    solution, starts, cells = reference_cells(number)
+    given = Path(lab)
+    if given.suffix == ".ipynb":
+        mine = given
+    else:
+        name = solution_for(lab).name.replace("-solution-", "-lab-", 1)
+        mine = ROOT / "my-labs" / name
+    if not mine.exists():
+        raise CheckpointError(f"{mine} does not exist: run `python3 course.py start` to get your copy "
+                              "of the labs, or name your lab notebook.")
+    student = nbformat.read(mine, as_version=4)
+    at = exercise_starts(student).get(number)
+    if at is None:
+        raise CheckpointError(f"{mine.name} has no '**Exercise {number}.**' heading (was it deleted?); "
+                              "copy that cell back from the course's labs/ and try again.")
+    out = nbformat.from_dict(solution)
+    out.cells = []
+    for cell in nbformat.from_dict(solution).cells[:starts[number]]:
+        if cell.cell_type == "code":
+            cell.source, cell.outputs, cell.execution_count = clean(cell.source), [], None
+        out.cells.append(cell)
+    out.cells += student.cells[at:]
+    target = mine.with_name(f"{mine.stem}.checkpoint-{number}.ipynb")
+    n = 1
+    while target.exists():
+        n += 1
+        target = mine.with_name(f"{mine.stem}.checkpoint-{number}-{n}.ipynb")
+    nbformat.write(out, target)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    print(f"Wrote {target}: the course's answers before exercise {number}, your own cells from "
+          f"{number} on. Your {mine.name} is unchanged; open the new notebook and run it from the top.")
+    for cell in cells:
+        found = WRITEFILE.match(clean(cell.source))
+        if found:
+            print("  - " + write_keeping_mine(mine.parent / found.group(1),
+                                              clean(cell.source)[found.end():], stamp))
+    return target
 
 
-def main(argv) -> int:
+def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python3 course.py checkpoint my-labs/NN-lab-title.ipynb N.M")
+        print("Name a lab and an exercise, e.g.: python3 course.py checkpoint labs/03 3.3")
         return 2
     try:
-        out, done = checkpoint_notebook(argv[0], argv[1])
+        checkpoint_notebook(argv[0], argv[1])
     except CheckpointError as error:
-        print(f"checkpoint: {error}")
+        print(error)
         return 2
-    print(f"{out} is your lab with exercises {', '.join(done)} as the solution has them, and your own cells from "
-          f"{argv[1]} on. Your {argv[0]} is unchanged: open the new file to carry on.")
     return 0
 
 
