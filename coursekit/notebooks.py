@@ -228,14 +228,20 @@ def repeat(argv) -> int:
         str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/0[0-4]-*.ipynb"))
     failed = []
     for run in range(1, runs + 1):
+        # One test file from tests/ makes pytest load tests/conftest.py, whose kernels talk over Unix
+        # sockets: TCP kernels can lose their ports to the servers' connections ("Kernel died").
         done = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
-                               "-n", "2", *paths], cwd=ROOT, capture_output=True, text=True,
+                               "-n", "2", "tests/test_links.py", *paths], cwd=ROOT, capture_output=True, text=True,
                               timeout=1200)
         summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
         print(f"run {run}/{runs}: {summary}", flush=True)
         if done.returncode != 0:
             failed.append(run)
-            print("\n".join(line for line in done.stdout.splitlines() if line.startswith("FAILED")))
+            log = ROOT / "build" / f"repeat-run-{run}.log"  # the whole pytest report, to read later
+            log.parent.mkdir(exist_ok=True)
+            log.write_text(done.stdout + done.stderr)
+            print("\n".join(line for line in done.stdout.splitlines()
+                            if line.startswith(("FAILED", "ERROR"))) + f"\n  (full report: {log})")
     print(f"{runs - len(failed)} of {runs} runs matched the stored outputs in every cell of {len(paths)} "
           "notebook(s).")
     return 1 if failed else 0
