@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import h11
-import nbformat
 import pytest
 
 from coursekit.servers import ServerError, launch
+from test_conformance import written_files  # `%%writefile` cells, `-a` included
 
 pytestmark = pytest.mark.servers
 
@@ -24,16 +24,6 @@ SERVER = ["asgi_http.py", "asgi_receive.py", "asgi_send.py", "asgi_connection.py
 APPS = ["asgi_scope.py", "asgi_body.py", "asgi_lifespan.py", "asgi_sse.py", "asgi_ws.py",
         "asgi_middleware.py", "asgi_site.py", "asgi_fastapi_sample.py"]
 SECONDS = 5
-
-
-def written_files(notebook_path):
-    """{file name: source} for every `%%writefile apps/NAME` cell of a notebook."""
-    files = {}
-    for cell in nbformat.read(notebook_path, as_version=4).cells:
-        first, _, rest = cell.source.partition("\n")
-        if cell.cell_type == "code" and first.startswith("%%writefile apps/"):
-            files[first.split("apps/", 1)[1].strip()] = rest + "\n"
-    return files
 
 
 @pytest.fixture

@@ -5,26 +5,16 @@ test checks exactly the code that students read.
 """
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from coursekit.servers import launch
+from test_conformance import written_files  # `%%writefile` cells, `-a` included
 
 pytestmark = pytest.mark.servers
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "03-wsgi-by-hand.ipynb"
 NEEDED = ["wsgi_server.py", "wsgi_http.py", "wsgi_environ.py", "wsgi_web.py", "wsgi_middleware.py", "wsgi_site.py",
           "wsgi_flask_sample.py", "wsgi_django_sample.py"]
-
-
-def written_files(notebook_path):
-    """{file name: source} for every `%%writefile apps/NAME` cell of a notebook."""
-    files = {}
-    for cell in nbformat.read(notebook_path, as_version=4).cells:
-        first, _, rest = cell.source.partition("\n")
-        if cell.cell_type == "code" and first.startswith("%%writefile apps/"):
-            files[first.split("apps/", 1)[1].strip()] = rest + "\n"
-    return files
 
 
 @pytest.fixture
