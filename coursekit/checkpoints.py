@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from coursekit.notebooks import lab_name
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = re.compile(r"\*\*Exercise (\d+\.\d+)\.\*\*")
 WRITEFILE = re.compile(r"^%%writefile\s+(?:-a\s+)?(\S+)\s*\n")
@@ -148,7 +150,7 @@ def checkpoint_notebook(lab: str, number: str) -> Path:
     if given.suffix == ".ipynb":
         mine = given
     else:
-        name = solution_for(lab).name.replace("-solution-", "-lab-", 1)
+        name = lab_name(solution_for(lab).name)
         mine = ROOT / "my-labs" / name
     if not mine.exists():
         raise CheckpointError(f"{mine} does not exist: run `python3 course.py start` to get your copy "

@@ -8,12 +8,14 @@ mistakes the tests use (tests/wrong_answers/labNN.py), the in-lesson questions w
 and the instructor notes kept in cell metadata ({"course": {"instructor": "..."}}).
 """
 import ast
-import html
 import importlib
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from coursekit import questions
+from coursekit.notebooks import lab_name
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path("build") / "guide"  # under the course folder; git-ignored
@@ -38,13 +40,9 @@ class Section:
 
 
 @dataclass
-class Question:
-    number: str
-    text: str
-    right: str
-    wrong: dict
-    why: str
-    where: str
+class Question(questions.Question):
+    """A lesson's question as the guide shows it: the one in coursekit/questions.py, and where it is."""
+    where: str = ""
 
 
 @dataclass
@@ -244,7 +242,7 @@ def lesson_unit(path: Path, root: Path) -> Unit:
 
 def lab_unit(solution: Path, root: Path) -> Unit:
     notebook, rel = _read(solution), str(solution.relative_to(root))
-    lab = f"labs/{solution.name.replace('-solution-', '-lab-', 1)}"
+    lab = f"labs/{lab_name(solution.name)}"
     info = notebook.metadata.get("course", {})
     unit = Unit("lab", solution.name[:2], _title(notebook), lab, info.get("exercises", 0),
                 info.get("summary", ""), _sections(notebook),

@@ -101,6 +101,11 @@ def lab_name(solution_name: str) -> str:
     return solution_name.replace("-solution-", "-lab-", 1)
 
 
+def lab_of_lesson(lesson_name: str) -> str:
+    """The lab a lesson leads to: NN-title.ipynb -> NN-lab-title.ipynb."""
+    return lesson_name.replace("-", "-lab-", 1)
+
+
 def lesson_name(lab_or_solution_name: str) -> str:
     """The lesson a lab belongs to: NN-lab-title.ipynb -> NN-title.ipynb."""
     return re.sub(r"^(\d\d)-(lab|solution)-", r"\1-", lab_or_solution_name)
@@ -258,7 +263,7 @@ def course_map_lines() -> list:
 
     lines, total = [], 0
     for lesson in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        lab = ROOT / "labs" / lesson.name.replace("-", "-lab-", 1)
+        lab = ROOT / "labs" / lab_of_lesson(lesson.name)
         for kind, path in (("lesson", lesson), ("lab", lab)):
             if not path.exists():
                 continue

@@ -6,6 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from coursekit.notebooks import lesson_name
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
@@ -41,7 +43,7 @@ def test_notebook_names_are_numbered_kebab_case():
 def test_labs_and_solutions_are_twins_of_a_lesson():
     lessons = {p.name for p in LESSONS}
     for twin in LABS + SOLUTIONS:
-        lesson = re.sub(r"^(\d\d)-(lab|solution)-", r"\1-", twin.name)
+        lesson = lesson_name(twin.name)
         assert lesson in lessons, f"{rel(twin)} has no lesson notebooks/{lesson}"
     assert sorted(p.name.replace("-lab-", "-solution-", 1) for p in LABS) == [p.name for p in SOLUTIONS]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from coursekit.notebooks import lab_of_lesson
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
@@ -45,7 +47,7 @@ def last_markdown(path):
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
 def test_a_lesson_ends_with_its_lab_then_the_next_lesson(lesson):
     ending = links(last_markdown(lesson))
-    lab = lesson.name.replace("-", "-lab-", 1)
+    lab = lab_of_lesson(lesson.name)
     if (ROOT / "labs" / lab).exists():
         assert f"../my-labs/{lab}" in ending, f"{lesson.name} should end with a link to ../my-labs/{lab}"
         assert f"../labs/{lab}" in ending, f"{lesson.name} should end with a link to ../labs/{lab}"
