@@ -93,7 +93,10 @@ def test_check_prints_the_report_and_records_the_result(tmp_path, monkeypatch, c
     monkeypatch.setenv("COURSEKIT_CHECK_RECORD", str(record))
     check("99.1", lambda x: 2 * x)
     assert "✔ Exercise 99.1: all 3 checks passed." in capsys.readouterr().out
-    assert json.loads(record.read_text()) == {"exercise": "99.1", "passed": 3, "total": 3}
+    recorded = json.loads(record.read_text())
+    assert {k: recorded[k] for k in ("exercise", "passed", "total")} == {"exercise": "99.1", "passed": 3,
+                                                                          "total": 3}
+    assert recorded["report"].endswith("✔ Exercise 99.1: all 3 checks passed.")
 
 
 def test_a_failed_required_part_stops_the_exercise():

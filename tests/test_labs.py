@@ -25,7 +25,7 @@ def exercises_in(notebook):
 
 
 def run_and_record(path, tmp_path, monkeypatch):
-    """Execute a notebook (a cell error fails the test) and return {exercise: (passed, total)}.
+    """Execute a notebook (a cell error fails the test) and return {exercise: (passed, total, report)}.
 
     It runs in a folder of its own, as a student's copy would: nbval may be running the same
     notebook in the course folder at this moment, and the two must not share apps/ or databases."""
@@ -39,7 +39,7 @@ def run_and_record(path, tmp_path, monkeypatch):
     results = {}
     for line in record.read_text().splitlines() if record.exists() else []:
         entry = json.loads(line)
-        results[entry["exercise"]] = (entry["passed"], entry["total"])
+        results[entry["exercise"]] = (entry["passed"], entry["total"], entry["report"])
     return results
 
 
@@ -54,10 +54,12 @@ def test_checks_fail_on_starter_and_pass_on_solution(solution, tmp_path, monkeyp
     starter = run_and_record(lab, tmp_path, monkeypatch)
 
     for number in expected:
-        passed, total = solved[number]
-        assert total > 0 and passed == total, f"exercise {number}: solution passes {passed} of {total}"
-        passed, total = starter[number]
-        assert passed < total, f"exercise {number}: the untouched starter passes all {total} checks"
+        passed, total, report = solved[number]
+        assert total > 0 and passed == total, (
+            f"exercise {number}: solution passes {passed} of {total}; its check said:\n{report}")
+        passed, total, report = starter[number]
+        assert passed < total, (
+            f"exercise {number}: the untouched starter passes all {total} checks; its check said:\n{report}")
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
