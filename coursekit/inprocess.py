@@ -8,7 +8,7 @@ import io
 import json
 import warnings
 from wsgiref.util import setup_testing_defaults
-from wsgiref.validate import validator
+from wsgiref.validate import WSGIWarning, validator
 
 
 class Headers:
@@ -65,10 +65,11 @@ class WSGIRuleBroken(AssertionError):
     """The app broke a rule of PEP 3333; the message is wsgiref.validate's own."""
 
 
-def call_wsgi(app, path="/", method="GET", headers=None, body=b"", query=""):
+def call_wsgi(app, path="/", method="GET", headers=None, body=b"", query="", protocol="HTTP/1.0"):
     """Call a WSGI app through wsgiref.validate as a server would; returns a Response with `errors`
-    (what the app wrote to wsgi.errors). A broken rule raises WSGIRuleBroken."""
-    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "QUERY_STRING": query,
+    (what the app wrote to wsgi.errors). A broken rule raises WSGIRuleBroken. `protocol` is the
+    request's SERVER_PROTOCOL (wsgiref's own default, HTTP/1.0, unless given)."""
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "QUERY_STRING": query, "SERVER_PROTOCOL": protocol,
                "PATH_INFO": path, "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO()}
     if body:
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -96,8 +97,10 @@ def call_wsgi(app, path="/", method="GET", headers=None, body=b"", query=""):
                 result.close()
         except AssertionError as error:
             raise WSGIRuleBroken(str(error)) from None
-    for warning in caught:
-        raise WSGIRuleBroken(str(warning.message))
+    for warning in caught:  # wsgiref.validate warns for some broken rules; the app's own warnings
+        if issubclass(warning.category, WSGIWarning):  # (a deprecation, say) are not one of them
+            raise WSGIRuleBroken(str(warning.message))
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     code, _, reason = started["status"].partition(" ")
     response = Response(int(code), reason, started["headers"], b"".join(chunks))
     response.errors = errors.getvalue()

@@ -58,12 +58,14 @@ class Exchange:
 
 
 def wire_text(data: bytes, stable: bool = False, limit: int = SHOWN_BYTES) -> str:
-    """Bytes as they travel, each CRLF shown as \\r\\n; `stable` hides Date and Server values."""
-    text = data[:limit].decode("latin-1")
+    """Bytes as they travel, each CRLF shown as \\r\\n; `stable` hides Date and Server values.
+    The head is read as Latin-1, as HTTP says; the body as UTF-8, with any byte that is not part of
+    a UTF-8 character shown as \\xNN (so 'café' reads as café, and binary stays visible as bytes)."""
+    head, blank, body = data[:limit].partition(b"\r\n\r\n")
+    head = head.decode("latin-1")
     if stable:
-        head, blank, body = text.partition("\r\n\r\n")
         head = re.sub(r"(?im)^(date|server):[^\r\n]*", lambda m: f"{m.group(1)}: (varies)", head)
-        text = head + blank + body
+    text = head + blank.decode() + body.decode("utf-8", "backslashreplace")
     text = text.replace("\r\n", "\\r\\n\n").replace("\r", "\\r")
     more = f"\n    ... ({len(data) - limit} more bytes)" if len(data) > limit else ""
     return "\n".join(f"    {line}" for line in text.rstrip("\n").split("\n")) + more
@@ -209,7 +211,7 @@ def _wsgi(app, name, method, path, pairs, body, request, seconds):
     failure = None
     try:
         with deadline(seconds) if usable() else nullcontext():  # usable: SIGALRM, main thread
-            response = call_wsgi(watched, path, method, dict(pairs), body, query)
+            response = call_wsgi(watched, path, method, dict(pairs), body, query, protocol="HTTP/1.1")
     except TimeLimit:
         failure = f"the app did not return within {seconds:g} s"
     except WSGIRuleBroken as error:

@@ -3,9 +3,12 @@ that blocks or hangs is named and stopped, leaving no thread, task or loop behin
 import asyncio
 import threading
 import time
+import warnings
+
+import pytest
 
 from coursekit.asgi_driver import run_http, run_websocket, sleep_watched
-from coursekit.inprocess import call_wsgi
+from coursekit.inprocess import WSGIRuleBroken, call_wsgi
 
 
 def json_wsgi(environ, start_response):
@@ -26,6 +29,27 @@ def test_wsgi_and_asgi_answer_in_the_same_shape():
                                                                           '{"path": "/x"}')
         assert response.headers["Content-Type"] == response.headers.get("content-type")
     assert call_wsgi(json_wsgi, "/").headers.getlist("set-cookie") == ["a=1", "b=2"]
+
+
+def test_only_a_broken_wsgi_rule_is_one_and_the_apps_own_warnings_pass_through():
+    def deprecated(environ, start_response):  # Django 5.2 warns like this about a URLField
+        warnings.warn("The default scheme will change", DeprecationWarning)
+        return json_wsgi(environ, start_response)
+
+    with pytest.warns(DeprecationWarning, match="default scheme"):
+        assert call_wsgi(deprecated, "/x").json() == {"path": "/x"}
+
+    def str_body(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return ["text, not bytes"]
+
+    def bare_status(environ, start_response):  # wsgiref.validate warns (WSGIWarning) on this one
+        start_response("200", [("Content-Type", "text/plain")])
+        return [b"no reason phrase"]
+
+    for app in (str_body, bare_status):
+        with pytest.raises(WSGIRuleBroken):
+            call_wsgi(app)
 
 
 async def sleeps_in_async(scope, receive, send):

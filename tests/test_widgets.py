@@ -131,7 +131,8 @@ def test_an_in_process_wsgi_app_shows_the_environ_it_received():
     done = widgets.send(app, "PUT", "/items/7?full=1", "X-Colour: teal", "body!")
     assert done.response == b"HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\nbody!"
     for line in ("PATH_INFO = '/items/7'", "QUERY_STRING = 'full=1'", "HTTP_X_COLOUR = 'teal'",
-                 "REQUEST_METHOD = 'PUT'", "CONTENT_LENGTH = '5'"):
+                 "REQUEST_METHOD = 'PUT'", "CONTENT_LENGTH = '5'",
+                 "SERVER_PROTOCOL = 'HTTP/1.1'"):  # the request shown says HTTP/1.1: so does the environ
         assert line in done.inside
     assert " at 0x" not in done.inside, "no memory addresses: the text is the same on every run"
 
@@ -199,3 +200,12 @@ def test_an_in_process_app_that_fails_or_never_returns_is_reported():
     started = time.monotonic()
     said = widgets.send(endless, seconds=1)
     assert said.note == "the app did not return within 1 s" and time.monotonic() - started < 3
+
+
+def test_a_body_reads_as_utf8_text_and_bytes_that_are_not_utf8_stay_visible():
+    answer = ("HTTP/1.1 200 OK\r\nX-Name: caf\xe9\r\n\r\n".encode("latin-1")
+              + "café au lait".encode() + b" \xff\xfe")
+    shown = widgets.wire_text(answer)
+    assert "X-Name: café\\r\\n" in shown, "the head is Latin-1, as HTTP says"
+    assert shown.rstrip().endswith("café au lait \\xff\\xfe"), shown
+    assert "Ã" not in shown, "UTF-8 read as Latin-1 would show 'cafÃ©'"
