@@ -5,9 +5,11 @@ import socket
 import textwrap
 import time
 
+import nbformat
 import pytest
 
 from coursekit import questions, widgets
+from coursekit.notebooks import ROOT
 from coursekit.servers import launch, launched
 
 pytestmark = pytest.mark.servers
@@ -209,3 +211,22 @@ def test_a_body_reads_as_utf8_text_and_bytes_that_are_not_utf8_stay_visible():
     assert "X-Name: café\\r\\n" in shown, "the head is Latin-1, as HTTP says"
     assert shown.rstrip().endswith("café au lait \\xff\\xfe"), shown
     assert "Ã" not in shown, "UTF-8 read as Latin-1 would show 'cafÃ©'"
+
+
+@pytest.mark.parametrize("lesson, uses", [
+    ("00-welcome", ("explorer(", "server_panel(")),
+    ("01-http-from-the-socket-up", ("explorer(", "server_panel(")),
+    ("05-flask", ("explorer(",)), ("06-fastapi", ("explorer(",)), ("07-aiohttp", ("explorer(",)),
+    ("08-django", ("explorer(",))])
+def test_the_lessons_use_the_widgets_and_store_their_summaries(lesson, uses):
+    """Lessons 00 and 01 use both widgets, and every framework lesson uses the explorer again; each
+    call's stored output is the stored run's summary, not an error or a widget nobody sees in git."""
+    notebook = nbformat.read(ROOT / "notebooks" / f"{lesson}.ipynb", as_version=4)
+    for call in uses:
+        cells = [c for c in notebook.cells if c.cell_type == "code" and f"\n{call}" in f"\n{c.source}"]
+        assert cells, f"lesson {lesson} does not call {call}...)"
+        for cell in cells:
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            expected = "Explorer: " if call == "explorer(" else "Server panel: "
+            assert expected in text and not any(o.output_type == "error" for o in cell.outputs), (
+                f"{lesson}: the stored output of {call}...) is {text[:200]!r}")
