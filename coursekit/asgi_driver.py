@@ -178,11 +178,15 @@ def _run_in_helper_thread(make_coroutine, timeout):
 
 
 def http_scope(method="GET", path="/", query=b"", headers=(), state=None):
-    """A scope like the one uvicorn builds for an HTTP/1.1 request on 127.0.0.1."""
+    """A scope like the one uvicorn builds for an HTTP/1.1 request on 127.0.0.1 (with a Host header
+    of 127.0.0.1 unless `headers` has one: every HTTP/1.1 request carries one)."""
+    headers = list(headers)
+    if not any(name.lower() == b"host" for name, _ in headers):
+        headers.insert(0, (b"host", b"127.0.0.1"))
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
              "http_version": "1.1", "method": method, "scheme": "http", "path": path,
              "raw_path": path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1")] + list(headers),
+             "headers": headers,
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
     if state is not None:
         scope["state"] = dict(state)  # servers give each request a shallow copy

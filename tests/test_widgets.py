@@ -154,6 +154,30 @@ def test_an_in_process_asgi_app_shows_its_messages():
     assert "ASGI" in view.inside_view.value
 
 
+def test_an_in_process_app_gets_the_headers_the_request_shows_and_no_connection_header():
+    seen = {}
+
+    async def asgi_app(scope, receive, send):
+        seen["asgi"] = scope["headers"]
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def wsgi_app(environ, start_response):
+        seen["wsgi"] = {k: v for k, v in environ.items() if k.startswith("HTTP_") or k == "CONTENT_LENGTH"}
+        start_response("204 No Content", [])
+        return []
+
+    for app in (asgi_app, wsgi_app):
+        done = widgets.send(app, "POST", "/", "X-Colour: teal", "ping")
+        assert b"Connection:" not in done.request, "no connection in-process: no Connection header"
+        assert b"Host: 127.0.0.1\r\n" in done.request and b"Content-Length: 4\r\n" in done.request
+    assert seen["asgi"] == [(b"host", b"127.0.0.1"), (b"x-colour", b"teal"), (b"content-length", b"4")]
+    assert seen["wsgi"] == {"HTTP_HOST": "127.0.0.1", "HTTP_X_COLOUR": "teal", "CONTENT_LENGTH": "4"}
+    widgets.send(asgi_app, "GET", "/", "Host: example.org")
+    assert seen["asgi"] == [(b"host", b"example.org")], "a Host of the student's own, and only that one"
+
+
 def test_bad_input_is_explained_and_nothing_is_sent(tmp_path):
     assert widgets.send(None).note.startswith("nothing sent: choose a server")
     echo = serve(tmp_path, "echo", ECHO, kind="wsgiref")
