@@ -104,6 +104,43 @@ def stored_text(path):
                      for output in cell.get("outputs", []))
 
 
+# Where a path of the machine that ran a notebook shows (home folders, temporary folders, the
+# course's own folder, an installed package): a stored output holding one differs on every machine.
+MACHINE_PATH = re.compile(r"/home/|/Users/|/root/|/tmp/|/var/folders/|[A-Za-z]:\\\\Users|site-packages|"
+                          r"/usr/lib/python|/\.venv/")
+
+
+def machine_paths(notebook, root=ROOT):
+    """Each stored output's text that names a path of the machine that ran it (with a little context)."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = "\n".join([str(output.get("text", "")), *output.get("traceback", []),
+                              *(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))])
+            for hit in [m.start() for m in MACHINE_PATH.finditer(text)] + [
+                    i for i in [text.find(str(root))] if i >= 0]:
+                found.append(text[max(0, hit - 40):hit + 60])
+    return found
+
+
+def test_a_stored_path_of_the_machine_is_found():
+    cell = nbformat.v4.new_code_cell("print(Path('apps').resolve())")
+    cell.outputs = [nbformat.v4.new_output("stream", text="/home/ada/course/notebooks/apps\n")]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    assert machine_paths(notebook)
+    cell.outputs = [nbformat.v4.new_output("stream", text=f"{ROOT / 'notebooks'}\n")]
+    assert machine_paths(notebook, ROOT)
+    cell.outputs = [nbformat.v4.new_output("stream", text="apps/hello.py: 200 OK\n")]
+    assert not machine_paths(notebook)
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=rel)
+def test_stored_outputs_hold_no_paths_of_the_machine_that_ran_them(path):
+    found = machine_paths(read(path))
+    assert not found, (f"{rel(path)} stores paths of the machine that ran it; print a path relative to "
+                       f"the notebook (or only its name) and refresh: {found[:3]}")
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=rel)
 def test_solutions_are_stored_with_every_check_passing(path):
     """A refresh on a broken or overloaded machine must not store a failing reference run."""
