@@ -92,18 +92,10 @@ def header_pairs(headers: str | dict | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_request(method: str, path: str, pairs: list, body: bytes, host: str,
-                  close: bool = True) -> bytes:
-    """The request bytes: request line, Host, the given headers, Content-Length and, over a socket,
-    Connection: close (unless given: one exchange per connection keeps the reading simple; an
-    in-process app has no connection, so `close=False` leaves it out), then the body."""
-    pairs = sent_headers(pairs, body, host, close)
-    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in pairs) + "\r\n"
-    return head.encode("latin-1") + body
-
-
-def sent_headers(pairs: list, body: bytes, host: str, close: bool = True) -> list[tuple[str, str]]:
-    """The given headers with what build_request adds: an in-process app gets exactly these."""
+def request_headers(pairs: list, body: bytes, host: str, close: bool = True) -> list[tuple[str, str]]:
+    """The given headers plus, unless given, Host, Content-Length and Connection: close (over a
+    socket, one exchange per connection keeps the reading simple; an in-process app has no
+    connection, so `close=False` leaves it out). An in-process app gets exactly these."""
     names = {n.lower() for n, _ in pairs}
     pairs = list(pairs)
     if "host" not in names:
@@ -113,6 +105,12 @@ def sent_headers(pairs: list, body: bytes, host: str, close: bool = True) -> lis
     if close and "connection" not in names:
         pairs.append(("Connection", "close"))
     return pairs
+
+
+def build_request(method: str, path: str, pairs: list, body: bytes) -> bytes:
+    """The request bytes: request line, the headers as given, an empty line, then the body."""
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in pairs) + "\r\n"
+    return head.encode("latin-1") + body
 
 
 def send(target, method: str = "GET", path: str = "/", headers: str | dict | None = "",
@@ -125,16 +123,16 @@ def send(target, method: str = "GET", path: str = "/", headers: str | dict | Non
     if not path.startswith("/"):
         return Exchange(name, b"", note=f"the path must start with '/'; got {path!r}")
     try:
-        pairs = header_pairs(headers)
-        host = f"{HOST}:{target.port}" if isinstance(target, Server) else HOST
-        request = build_request(method, path, pairs, body, host, close=isinstance(target, Server))
+        over_socket = isinstance(target, Server)
+        host = f"{HOST}:{target.port}" if over_socket else HOST
+        pairs = request_headers(header_pairs(headers), body, host, close=over_socket)
+        request = build_request(method, path, pairs, body)
     except (ValueError, UnicodeEncodeError) as error:
         reason = "a header holds a character outside Latin-1" if isinstance(error, UnicodeError) else error
         return Exchange(name, b"", note=f"nothing sent: {reason}")
-    if isinstance(target, Server):
+    if over_socket:
         return _over_socket(target, name, request, seconds)
     if callable(target):  # the app gets the headers the request shows, as from a server
-        pairs = sent_headers(pairs, body, host, close=False)
         return (_asgi if is_asgi(target) else _wsgi)(target, name, method, path, pairs, body, request, seconds)
     return Exchange(name, request, note="nothing sent: choose a server (launch one first) or give an app")
 

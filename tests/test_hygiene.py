@@ -117,9 +117,10 @@ def machine_paths(notebook, root=ROOT):
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             text = "\n".join([str(output.get("text", "")), *output.get("traceback", []),
                               *(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))])
-            for hit in [m.start() for m in MACHINE_PATH.finditer(text)] + [
-                    i for i in [text.find(str(root))] if i >= 0]:
-                found.append(text[max(0, hit - 40):hit + 60])
+            hits = [m.start() for m in MACHINE_PATH.finditer(text)]
+            if str(root) in text:
+                hits.append(text.index(str(root)))
+            found += [text[max(0, hit - 40):hit + 60] for hit in hits]
     return found
 
 
