@@ -223,6 +223,30 @@ def estimates(argv=()):
             print(f"  {minutes:5.1f}  {heading[:70]}")
 
 
+SETUP_TAG = "setup"  # the one cell a student runs first after coming back to a lesson
+BREAK_TAG = "break"  # a marked pause in a long lesson, with a recap
+SECTION = re.compile(r"## ")
+
+
+def setup_and_sections(notebook):
+    """A lesson's set-up cell and its `##` sections as (heading, code cells) pairs.
+
+    The set-up cell is the first code cell, tagged "setup": imports and nothing that needs an
+    earlier cell. Each section must run after only that cell, in a fresh kernel (resume anywhere)."""
+    setup, parts = None, []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and SECTION.match(cell.source):
+            parts.append((cell.source.splitlines()[0], []))
+        elif cell.cell_type == "code":
+            if setup is None:
+                setup = cell
+            elif parts:
+                parts[-1][1].append(cell)
+    if setup is not None and SETUP_TAG not in setup.metadata.get("tags", []):
+        setup = None
+    return setup, parts
+
+
 def repeat(argv) -> int:
     """Run nbval on notebooks RUNS times in a row (default: lessons 00-04, 20 runs) and count the
     runs whose outputs all matched the stored ones: an output that depends on timing shows up here."""
