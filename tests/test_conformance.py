@@ -2,8 +2,8 @@
 
 One table of cases, each naming its RFC or PEP section, is applied to every server it concerns:
 lesson 01's final socket server, lab 01's reference solution, the CGI gateways of lesson 02 and
-lab 02, the WSGI servers of lesson 03 and lab 03, lesson 04's hand-written ASGI server, and lesson 04's
-ASGI apps under real uvicorn.
+lab 02, the WSGI servers of lesson 03 and lab 03, lesson 03's sample site and lab 03's Router (as
+apps, under wsgiref), lesson 04's hand-written ASGI server, and lesson 04's ASGI apps under real uvicorn.
 The servers are taken from the `%%writefile` cells of the notebooks (found by file name), so the
 test checks exactly the code that students read. Requests go out as raw bytes (so that malformed
 ones can be sent); every response is parsed by h11, a strict client the course did not write.
@@ -132,6 +132,18 @@ def app(environ, start_response):
         query = dict(pair.split("=") for pair in environ["QUERY_STRING"].split("&"))
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return Closing(query["tag"], int(query["pieces"]), int(query.get("fail", -1)))
+    if path == "/no-start":
+        return [b"a body without a status: start_response was never called"]
+    if path == "/not-latin1":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Drink", "\u2615 coffee")])
+        return [b"a header value that latin-1 cannot encode"]
+    if path == "/overlong":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+        return [b"abc", b" and 31 bytes more than it said"]
+    if path == "/hop":
+        name, _, value = environ["QUERY_STRING"].partition("=")
+        start_response("200 OK", [("Content-Type", "text/plain"), (name, value)])
+        return [b"an app that set a hop-by-hop header"]
     if path == "/":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
         return [b"hello\n"]
@@ -174,7 +186,27 @@ CGI_SCRIPTS = {
     "conflocal": 'print("Location: /cgi-bin/conf")\nprint()\n',
     "confstatus": 'print("Status: 2000 Much Better")\nprint("Content-Type: text/plain")\nprint()\n'
                   'print("a status with four digits")\n',
+    "confframe": 'print("Content-Type: text/plain")\nprint("Transfer-Encoding: chunked")\n'
+                 'print("Keep-Alive: timeout=99")\nprint()\nprint("framed by the gateway")\n',
 }
+
+# Lab 03's Router is a class in a code cell, not a file: served as an app with one route.
+ROUTER_ROUTES = '''
+
+app = Router()
+
+
+@app.route("/")
+def home(environ):
+    return "home\\n"
+'''
+
+
+def lab03_router(notebook):
+    """lab03_router.py: the solution's Router cell, its imports, and an app with a GET route."""
+    cells = nbformat.read(ROOT / notebook, as_version=4).cells
+    router = next(c.source for c in cells if c.cell_type == "code" and "class Router" in c.source)
+    return "import re\n" + router + ROUTER_ROUTES
 
 
 # --- The servers under test ----------------------------------------------------------------------
@@ -192,9 +224,12 @@ class Subject:
     args: list = field(default_factory=list)
     cgi_scripts: str = ""  # where CGI scripts go: "cgi_{}.py" or "lab02_scripts/{}.py"
     streams: bool = False  # GET on `get` never ends (server-sent events)
+    extra: dict = field(default_factory=dict)  # {file name: function(notebook) -> its source}
 
 
 HTTP, CGI, WSGI, ASGI = "http", "cgi", "wsgi", "asgi"
+# APP: a WSGI app of the course (not a server), served by wsgiref: only what the app owes is tested.
+APP = "app"
 # FRAMING: the server keeps all of RFC 9112's request framing rules that the cases tagged with it test
 # (which transfer codings it refuses and with what status, no 1xx to an HTTP/1.0 client). Every
 # hand-written server that reads requests itself carries it.
@@ -214,6 +249,9 @@ SUBJECTS = [
             args=["conformance_wsgi:app"]),
     Subject("lab03", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_server.py", {HTTP, WSGI, FRAMING},
             echo="/echo", args=["conformance_wsgi:app"]),
+    Subject("lesson03-site", LESSON03, "wsgi_site.py", {APP}, kind="wsgiref"),
+    Subject("lab03-router", "solutions/03-solution-wsgi-by-hand.ipynb", "lab03_router.py", {APP},
+            kind="wsgiref", extra={"lab03_router.py": lab03_router}),
     Subject("lesson04-server", LESSON04, "asgi_server.py", {HTTP, ASGI, FRAMING}, echo="/echo",
             args=["conformance_asgi:app"]),
     Subject("lesson04-scope", LESSON04, "asgi_scope.py", {ASGI}, kind="uvicorn"),
@@ -244,6 +282,8 @@ def started(tmp_path_factory):
             for name, source in written_files(subject.notebook).items():
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 (folder / name).write_text(source)
+            for name, make in subject.extra.items():
+                (folder / name).write_text(make(subject.notebook))
             assert (folder / subject.file).exists(), f"{subject.notebook} no longer writes {subject.file}"
             (folder / "conformance_wsgi.py").write_text(WSGI_APP)
             (folder / "conformance_asgi.py").write_text(ASGI_APP)
@@ -359,6 +399,36 @@ def exchange(server, raw, method="GET", version="1.1"):
         return wire.response(method, version)
     finally:
         wire.close()
+
+
+def until_closed(server, raw):
+    """Send raw bytes; return (status line, [header lines], body bytes) received until the server
+    closes: read raw, so that a doubled header or a body a client would ignore is seen too."""
+    received, wire = b"", Wire(server.port)
+    try:
+        wire.send(raw)
+        deadline = time.monotonic() + SECONDS
+        while chunk := wire._receive(deadline):
+            received += chunk
+    finally:
+        wire.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    return status_line, lines, body
+
+
+def logged(server, word, before):
+    """Does the server's log mention `word` more often than the `before` times it did, within SECONDS?"""
+    deadline = time.monotonic() + SECONDS
+    while log_text(server).count(word) <= before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def log_text(server):
+    return server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
 
 
 def request(method, target, headers=(("Host", "x"),), body=b"", version="1.1"):
@@ -720,6 +790,44 @@ def app_fails_before_headers(s, server):
     assert status_of(exchange(server, request("GET", "/fail-early"))) == 500
 
 
+@case("PEP 3333", "PEP 3333: error handling (start_response never called: 500)", applies={WSGI})
+def app_never_starts_response(s, server):
+    response = exchange(server, request("GET", "/no-start"))
+    assert status_of(response) == 500, f"an app that never called start_response got {status_of(response)}"
+
+
+@case("PEP 3333", "PEP 3333: header values are latin-1 (one that is not: 500)", applies={WSGI})
+def header_value_not_latin1(s, server):
+    response = exchange(server, request("GET", "/not-latin1"))
+    assert status_of(response) == 500, f"a header value latin-1 cannot encode got {status_of(response)}"
+
+
+@case("PEP 3333", "PEP 3333 (never more than the app's Content-Length); RFC 9110 8.6", applies={WSGI})
+def body_cut_at_content_length(s, server):
+    before = log_text(server).count("Content-Length")
+    status_line, _, body = until_closed(server, request("GET", "/overlong", [("Host", "x"),
+                                                                             ("Connection", "close")]))
+    assert status_line.startswith("HTTP/1.1 200"), status_line
+    assert body == b"abc", f"{len(body)} bytes of body after Content-Length: 3: {body[:40]!r}"
+    assert logged(server, "Content-Length", before), "the log does not say that the body was cut"
+
+
+@case("PEP 3333", "PEP 3333 (no hop-by-hop headers from an app); RFC 9112 6.1", applies={WSGI})
+def hop_by_hop_header_from_app(s, server):
+    """The server frames the response: an app's Transfer-Encoding or Connection is refused (500) or
+    dropped, never sent beside the server's own; the log says which."""
+    for name, value in (("Transfer-Encoding", "chunked"), ("Connection", "keep-alive"),
+                        ("Keep-Alive", "timeout=99")):
+        before = log_text(server).count(name)
+        status_line, lines, _ = until_closed(server, request("GET", f"/hop?{name}={value}"))
+        named = [line for line in lines if line.lower().startswith(name.lower() + ":")]
+        if not status_line.startswith("HTTP/1.1 500"):
+            assert len(named) <= 1, f"the app's {name} was sent beside the server's: {named}"
+            assert name == "Transfer-Encoding" or not any(value in line for line in named), (
+                f"the app's {name}: {value} reached the client")
+        assert logged(server, name, before), f"the log does not mention the app's {name} header"
+
+
 @case("PEP 3333", "PEP 3333: error handling (after headers: the response is cut)", applies={WSGI})
 def app_fails_after_headers(s, server):
     try:
@@ -831,7 +939,41 @@ def close_after_body_fails(s, server):
     assert closed_after(server, tag) == 2
 
 
+# What an app owes whatever server runs it
+
+@case("HEAD", "RFC 9110 9.1, 9.3.2 (HEAD wherever GET is answered; Werkzeug does so)", applies={APP})
+def head_answered_like_get(s, server):
+    get = until_closed(server, request("GET", "/", [("Host", "x"), ("Connection", "close")]))
+    head = until_closed(server, request("HEAD", "/", [("Host", "x"), ("Connection", "close")]))
+    assert get[0].split(" ")[1] == "200", f"GET / got {get[0]!r}"
+    assert head[0].split(" ")[1] == "200", f"HEAD / got {head[0]!r}; GET / gets 200"
+    framing = [line.lower() for line in get[1] if line.lower().startswith(("content-type:", "content-length:"))]
+    assert framing == [line.lower() for line in head[1] if line.lower().startswith(
+        ("content-type:", "content-length:"))], "HEAD's Content-Type or Content-Length differs from GET's"
+    assert head[2] == b"", f"a body after the head of a HEAD answer: {head[2][:40]!r}"
+
+
 # RFC 3875 duties of the CGI gateways
+
+@case("CGI", "RFC 3875 6.3.4 (framing is the gateway's: a script's hop-by-hop headers are dropped)",
+      applies={CGI})
+def script_cannot_frame_the_response(s, server):
+    before = log_text(server).count("Transfer-Encoding")
+    response = exchange(server, request("GET", "/cgi-bin/confframe"))
+    assert status_of(response) == 200 and response.body == b"framed by the gateway\n", (
+        f"{status_of(response)}: {response.body[:40]!r}" if response else "no answer")
+    passed = [name for name in ("transfer-encoding", "keep-alive") if name in response.headers]
+    assert not passed, f"the script's {passed} reached the client"
+    assert logged(server, "Transfer-Encoding", before), "the log does not say the header was dropped"
+
+
+@case("CGI", "RFC 3875 4.1.3 (CONTENT_TYPE whenever the request has a Content-Type)", applies={CGI})
+def content_type_without_a_body(s, server):
+    response = exchange(server, request("GET", "/cgi-bin/confenv", [("Host", "x"),
+                                                                     ("Content-Type", "text/csv")]))
+    environ = json.loads(response.body)
+    assert environ.get("CONTENT_TYPE") == "text/csv", environ.get("CONTENT_TYPE", "(not set)")
+
 
 @case("CGI", "RFC 3875 6.2.2 (local redirect)", applies={CGI})
 def local_redirect_reprocessed(s, server):
