@@ -110,6 +110,12 @@ def post_with_body(t):
         t.expect(response.status_code == 200 and response.content == body,
                  f"200 OK and the same {len(body)} bytes back",
                  f"{response.status_code} {response.reason} and {len(response.content)} bytes")
+    with t.part("a Content-Type without a body still becomes CONTENT_TYPE (RFC 3875 4.1.3)",
+                hint="Set CONTENT_TYPE whenever the request has a Content-Type header, body or not "
+                     "(the server MUST): look at it before you look at Content-Length."):
+        env = json.loads(fetch(server, "GET", "/cgi-bin/env", headers={"Content-Type": "text/csv"}).text
+                         or "{}")
+        t.equal(env.get("CONTENT_TYPE", "(not set)"), "text/csv")
     with t.part("a GET without a body has no CONTENT_LENGTH",
                 hint="No Content-Length header means no body, and no CONTENT_LENGTH either."):
         env = json.loads(fetch(server, "GET", "/cgi-bin/env").text or "{}")

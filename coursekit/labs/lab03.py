@@ -147,6 +147,12 @@ def router_with_parameters(t, Router):
                      "into those bytes and decode them as UTF-8 before matching; the body is UTF-8."):
         wire_path = "/hello/café".encode("utf-8").decode("latin-1")  # what a server puts in PATH_INFO
         t.equal(call(router, wire_path).text, "Hello, café!")
+    with t.part("HEAD /hello/Ada answers as GET does, without the body (RFC 9110 9.1, 9.3.2)",
+                hint="Route a HEAD request as if it were GET, and answer with GET's status and headers "
+                     "(Content-Length included) but an empty body."):
+        get, head = call(router, "/hello/Ada"), call(router, "/hello/Ada", method="HEAD")
+        t.equal((head.status_code, head.headers.get("content-length"), head.content),
+                (200, get.headers.get("content-length"), b""))
 
 
 # ----- 3.2: a middleware stack ----------------------------------------------------------
@@ -351,7 +357,19 @@ RULES_APP = Path("apps/lab03_rules_app.py")
 RULES_APP_SOURCE = '''"""Written by check("3.4"): a WSGI app that answers every method with a body."""
 
 
+def report(start_response):
+    """A body that fails before its first piece: nothing has gone out when it raises."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    raise RuntimeError("the report failed before its first row (on purpose, for check 3.4)")
+    yield b"never sent"
+
+
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/fail":
+        return report(start_response)
+    if environ["PATH_INFO"] == "/overlong":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+        return [b"abc", b" and more than Content-Length said"]
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     answer = b"you sent: " + body
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(answer)))])
@@ -425,3 +443,15 @@ def http_rules(t):
                 hint="Answer HTTP/1.0 clients too (they send no Host), then close the connection."):
         code, head, body = wire(server, b"GET / HTTP/1.0\r\n\r\n")
         t.expect(code == 200 and body == b"you sent: ", "200 with the app's body", said(code, head))
+    with t.part("an app that fails before the head went out gets 500, not a closed connection (PEP 3333)",
+                hint="Keep the call of the app and the loop over its body in one try: if anything "
+                     "fails while nothing has been sent, answer 500 Internal Server Error, then log "
+                     "the error."):
+        code, head, _ = wire(server, b"GET /fail HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t.expect(code == 500, "500", said(code, head))
+    with t.part("never more body than the app's Content-Length (PEP 3333)",
+                hint="Note the app's Content-Length when you send the head; count the bytes you send "
+                     "and cut what goes beyond it (and print a line to the log)."):
+        code, head, body = wire(server, b"GET /overlong HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t.expect(code == 200 and body == b"abc", "200 and the 3 bytes of Content-Length: 3",
+                 f"{said(code, head)} and {len(body)} bytes: {body[:40]!r}")

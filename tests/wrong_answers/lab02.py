@@ -11,6 +11,9 @@ KILL = "os.killpg(process.pid, signal.SIGKILL)"
 SHORT = '''    if len(body) < length:
         raise ValueError("the client left before the whole body arrived")
 '''
+CONTENT_TYPE = '''    if "Content-Type" in request.headers:  # with or without a body (RFC 3875 4.1.3)
+        variables["CONTENT_TYPE"] = request.headers["Content-Type"]
+'''
 THREE_DIGITS = "if not (len(code) == 3 and code.isdigit() and 100 <= int(code) <= 599):"
 OUTCOME = '("ok" if process.returncode == 0 else "failed")'
 
@@ -36,8 +39,14 @@ ANSWERS = [
            edit=[(DIGITS, '    if int(header) < 0:\n        raise ValueError(header)')],
            says=["read_body() raises ValueError for 'Content-Length: +3'", "int() also accepts"]),
     Answer("2.2", "the length as an int",
-           edit=[('"CONTENT_LENGTH": str(length)', '"CONTENT_LENGTH": length')],
+           edit=[('variables["CONTENT_LENGTH"] = str(length)', 'variables["CONTENT_LENGTH"] = length')],
            says=["TypeError"]),
+    Answer("2.2", "CONTENT_TYPE only with a body",
+           edit=[(CONTENT_TYPE, ""),
+                 ('    variables["CONTENT_LENGTH"] = str(length)\n',
+                  '    variables["CONTENT_LENGTH"] = str(length)\n'
+                  '    variables["CONTENT_TYPE"] = request.headers.get("Content-Type", "")\n')],
+           says=["Set CONTENT_TYPE whenever the request has a Content-Type header"]),
     Answer("2.2", "valid: a regular expression",
            edit=[("def read_body(request):", "import re\n\n\ndef read_body(request):"),
                  ("if not header.strip().isdigit():",

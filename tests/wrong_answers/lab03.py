@@ -20,6 +20,13 @@ LENGTHS = "if len(lengths) > 1 or (lengths and not (lengths[0].isascii() and len
 SHORT = '''        if len(body) < length:
             raise Refused(400, "Bad Request")
 '''
+ROUTED_AS = 'routed_as = "GET" if method == "HEAD" else method'
+HEAD_EMPTY = 'return [] if method == "HEAD" else [body]'
+LATE_500 = '''        if not response.get("sent"):  # nothing went out yet: there is still time for a 500
+            refuse(500, "Internal Server Error")
+'''
+CUT = '''            data = data[:response["left"]]
+'''
 CLOSE = '''        if hasattr(result, "close"):
             result.close()'''
 
@@ -35,6 +42,10 @@ ANSWERS = [
            says=["answer '405 Method Not Allowed'"]),
     Answer("3.1", "a str body", edit=[('body = text.encode("utf-8")', "body = text")],
            says=["every piece of the body must be bytes"], never=["call start_response", "hint: Find the route"]),
+    Answer("3.1", "HEAD refused with 405", edit=[(ROUTED_AS, 'routed_as = method')],
+           says=["Route a HEAD request as if it were GET"]),
+    Answer("3.1", "HEAD answered with the body", edit=[(HEAD_EMPTY, "return [body]")],
+           says=["but an empty body"]),
     Answer("3.1", "valid: an anchored regex instead of fullmatch",
            edit=[(FULLMATCH, r'match = re.match(regex.pattern + r"\Z", path)')],
            passes=True),
@@ -85,6 +96,10 @@ ANSWERS = [
            says=["Accept a Content-Length only if it is all digits"]),
     Answer("3.4", "a short body passed to the app", edit=[(SHORT, "")],
            says=["instead of calling the app with a short body"]),
+    Answer("3.4", "an error in the body closes the connection without a 500", edit=[(LATE_500, "")],
+           says=["answer 500 Internal Server Error"]),
+    Answer("3.4", "the whole body sent past Content-Length", edit=[(CUT, "")],
+           says=["cut what goes beyond it"]),
     Answer("3.4", "valid: the Date from wsgiref",
            edit=[("from email.utils import formatdate\n",
                   "from email.utils import formatdate\nfrom time import time\n"
