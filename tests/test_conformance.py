@@ -738,6 +738,17 @@ def folded_header(s, server):
     assert status_of(response) == 400, f"a folded header line got {status_of(response)}, not 400"
 
 
+@case("header syntax", "RFC 9112 2.2 (a bare CR is invalid, or replaced by SP)")
+def bare_cr_in_header_value(s, server):
+    """A bare CR inside a header value must not pass on: echoed into a response header, some clients
+    read it as the end of a line, and the request would have written a header of its own."""
+    raw = (f"POST {s.echo or s.get} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\rSet-Cookie: a=1\r\n"
+           "Content-Length: 2\r\nConnection: close\r\n\r\nhi").encode()
+    status_line, lines, _ = until_closed(server, raw)
+    if " 400 " not in status_line + " ":
+        assert not any("\r" in line for line in lines), f"a bare CR went back out: {lines}"
+
+
 @case("header syntax", "RFC 9112 5.1 (no whitespace before the colon)")
 def space_before_colon(s, server):
     raw = f"GET {s.get} HTTP/1.1\r\nHost: x\r\nX-Spaced : a\r\n\r\n".encode()
@@ -1089,3 +1100,4 @@ def test_websocket_echo_keeps_binary_frames_under_a_root_path(asgi_folder, file)
             assert ws.recv(timeout=SECONDS) == "text"
     finally:
         server.stop()
+

@@ -305,6 +305,8 @@ def http11_rules(t):
          "A line that starts with a space (old 'folding') is not 'Name: value': BadRequest."),
         ("a space before the colon gets 400", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", " 400",
          "A space in or before a header name is a BadRequest."),
+        ("a bare CR inside a header line gets 400", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+         " 400", "RFC 9112 2.2: a CR that is not followed by LF is invalid: BadRequest."),
         ("a chunked body gets 411 and the connection closes",
          b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
          " 411", "Refuse Transfer-Encoding: chunked with BadRequest(..., \"411 Length Required\")."),

@@ -26,6 +26,9 @@ HOST = '''    if version == "HTTP/1.1" and "host" not in headers:
 SECOND = '''        if name.lower() in headers and name.lower() in ("host", "content-length"):
             raise BadRequest(f"a second {name} header")
 '''
+BARE_CR = '''        if b"\\r" in line.rstrip(b"\\r\\n"):  # RFC 9112 2.2: a CR alone never passes on
+            raise BadRequest("a bare CR inside a header line")
+'''
 DIGITS = '''    if not (length.isascii() and length.isdigit()):
         raise BadRequest(f"Content-Length {length!r} is not a number")
 '''
@@ -175,6 +178,8 @@ ANSWERS = [
     Answer("1.9", "100 Continue sent to an HTTP/1.0 client",
            edit=[(CONTINUE, CONTINUE.replace('version == "HTTP/1.1" and ', ""))],
            says=["an HTTP/1.0 client cannot read it", "nothing until the body is sent"]),
+    Answer("1.9", "a bare CR let through", edit=[(BARE_CR, "")],
+           says=["a CR that is not followed by LF is invalid"]),
     Answer("1.9", "valid: the rules written another way",
            edit=[(HOST, '    if "host" not in headers and version != "HTTP/1.0":\n'
                         '        raise BadRequest("Host is required in HTTP/1.1")\n'),
