@@ -479,3 +479,18 @@ def test_no_false_positives_under_uvicorn(tmp_path):
     others = [p for p in problems if "/broken" not in p
               and not ("/django/" in p and "lower-case" in p)]
     assert others == [], "\n".join(others)
+
+
+def test_the_rules_do_not_import_the_driver_back():
+    """asgi_driver uses the checker; the checker needs nothing from the driver (no import cycle)."""
+    import ast
+    from pathlib import Path
+
+    import coursekit.asgi_order
+
+    tree = ast.parse(Path(coursekit.asgi_order.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert not {name for name in imported if name and name.startswith("coursekit")}, imported
+    assert not hasattr(coursekit.asgi_order, "run_http"), "import run_http from coursekit.asgi_driver"
