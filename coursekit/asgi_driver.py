@@ -4,13 +4,17 @@ ASGIResponse (coursekit.inprocess's response shape, plus the messages sent and w
 The app runs on an event loop of its own, in this thread, through the message-order checker of
 coursekit.asgi_order; the client side waits on the app's messages (events), never on sleeps. An app
 that blocks the event loop (time.sleep, a loop without await) is noted in `blocked` and, if it never
-returns, stopped by a deadline: nothing is left running.
+returns, stopped by a deadline: nothing is left running. An endless stream (server-sent events) is
+read until the client has what it came for (`max_events`, `until`); then the client leaves, as a
+browser does, and the app hears http.disconnect.
 """
 import asyncio
+import re
 import threading
 import time
 from contextlib import contextmanager
 
+from coursekit.asgi_order import OrderChecker
 from coursekit.deadlines import TimeLimit, deadline, usable
 from coursekit.inprocess import Response
 
@@ -18,14 +22,20 @@ TIMEOUT = 5  # seconds an in-process call may take
 BLOCK_LIMIT = 1.0  # seconds without a turn of the event loop that surely mean it was blocked
 
 
-class ASGIResponse(Response):
-    """One in-process ASGI run: the response, plus every message sent, the rules broken (problems),
-    the app's own exception (error) and what blocked the event loop (blocked)."""
+class ClientDisconnected(OSError):
+    """What send() raises once the client has left, as uvicorn does (ASGI spec 2.4)."""
 
-    def __init__(self, messages, problems, error=None, blocked=()):
+
+class ASGIResponse(Response):
+    """One in-process ASGI run: the response, plus every message the client got, the rules broken
+    (problems), the app's own exception (error), what blocked the event loop (blocked), and whether
+    the client left before the response was complete (client_left: it had read what it came for)."""
+
+    def __init__(self, messages, problems, error=None, blocked=(), client_left=False):
         self.messages, self.problems, self.error = messages, problems, error
-        self.blocked = list(blocked)
-        start = next((m for m in messages if m.get("type") == "http.response.start"), {})
+        self.blocked, self.client_left = list(blocked), client_left
+        start = next((m for m in messages if isinstance(m, dict) and m.get("type") == "http.response.start"),
+                     {})
         pairs = []
         for pair in start.get("headers", []) if start else []:
             try:
@@ -33,7 +43,7 @@ class ASGIResponse(Response):
                 pairs.append((bytes(name).decode("latin-1"), bytes(value).decode("latin-1")))
             except (TypeError, ValueError):
                 pass  # a malformed header is already reported in problems
-        self.body_messages = [m for m in messages if m.get("type") == "http.response.body"]
+        self.body_messages = _bodies(messages)
         content = b"".join(bytes(m.get("body", b"")) for m in self.body_messages
                            if isinstance(m.get("body", b""), (bytes, bytearray)))
         super().__init__(start.get("status"), "", pairs, content)
@@ -47,8 +57,9 @@ class ASGIResponse(Response):
         return self.content
 
     def __repr__(self):
+        left = " client_left=True" if self.client_left else ""
         return (f"<ASGIResponse status={self.status_code} problems={len(self.problems)} "
-                f"error={self.error!r}>")
+                f"error={self.error!r}{left}>")
 
 
 _WATCHED = {}  # event loop -> its _Watch, while run_coroutine drives it
@@ -195,12 +206,16 @@ def http_scope(method="GET", path="/", query=b"", headers=(), state=None):
 
 class _Client:
     """The server's side of one in-process connection: hands out messages, records what the app
-    sent, and lets the client wait until the app has sent something that matters."""
+    sent, and lets the client wait until the app has sent something that matters. Once the client
+    has left (`left`), send() raises ClientDisconnected, as a real server's does."""
 
     def __init__(self, incoming):
-        self.queue, self.sent, self.arrived = list(incoming), [], None
+        self.queue, self.sent, self.arrived, self.left = list(incoming), [], None, False
 
     async def send(self, message):
+        if self.left:
+            raise ClientDisconnected("the client has left; listen for http.disconnect on receive() "
+                                     "and stop sending")
         self.sent.append(message)
         self.arrived.set()
 
@@ -217,10 +232,9 @@ class _Client:
             return False
 
 
-def _drive(app, scope, incoming, timeout, strict=False, after=None):
-    """Feed `incoming` to receive(); once they run out, `await after(client)` gives the next."""
-    from coursekit.asgi_order import OrderChecker  # the rules live there; this module only drives
-
+def _drive(app, scope, incoming, timeout, strict=False, after=None, enough=None):
+    """Feed `incoming` to receive(); once they run out, `await after(client)` gives the next.
+    `enough(sent)`, if given, says when the client has read what it came for and leaves."""
     checker = OrderChecker(app, strict=strict)
     client = _Client(incoming)
 
@@ -232,30 +246,77 @@ def _drive(app, scope, incoming, timeout, strict=False, after=None):
                 return client.queue.pop(0)
             return await after(client)
 
-        await checker(scope, receive, client.send)
+        async def leave_when_enough():
+            await client.until(lambda sent: _complete(sent) or enough(sent))
+            client.left = not _complete(client.sent)
+            client.arrived.set()  # wakes a receive() that waits for the end
+
+        leaving = asyncio.ensure_future(leave_when_enough()) if enough else None
+        try:
+            await checker(scope, receive, client.send)
+        except ClientDisconnected:
+            pass  # the app kept sending after the client left, and send() told it so: not a bug
+        finally:
+            if leaving:
+                leaving.cancel()
 
     _, error, blocked = run_coroutine(run, timeout)
-    return ASGIResponse(checker.messages, checker.problems, error, blocked)
+    if isinstance(error, TimeoutError) and _streaming(client.sent):
+        error = TimeoutError(f"the response was still streaming after {timeout} s "
+                             f"({len(_bodies(client.sent))} body messages so far, more_body True): an "
+                             "endless stream is fine, but then say when the client has read "
+                             "enough, e.g. run_http(app, max_events=3) or until=...")
+    return ASGIResponse(list(client.sent), checker.problems, error, blocked, client.left)
+
+
+def _bodies(sent):
+    return [m for m in sent if isinstance(m, dict) and m.get("type") == "http.response.body"]
 
 
 def _complete(sent):
-    return any(m.get("type") == "http.response.body" and not m.get("more_body") for m in sent)
+    return any(not m.get("more_body") for m in _bodies(sent))
+
+
+def _streaming(sent):
+    """The response has sent body messages, and has not ended."""
+    return bool(_bodies(sent)) and not _complete(sent)
+
+
+def _body(sent):
+    return b"".join(bytes(m.get("body", b"")) for m in _bodies(sent)
+                    if isinstance(m.get("body", b""), (bytes, bytearray)))
+
+
+def count_events(body: bytes) -> int:
+    """How many server-sent events `body` holds: each one ends with an empty line."""
+    text = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return len(re.findall(rb"\n\n", text))
 
 
 async def _disconnect_when_done(client):
     # Like a real server: after the whole body, receive() waits until the client goes away.
-    await client.until(_complete)
+    await client.until(lambda sent: client.left or _complete(sent))
     return {"type": "http.disconnect"}
 
 
 def run_http(app, method="GET", path="/", body_chunks=(), headers=(), query=b"", state=None,
-             timeout=TIMEOUT):
-    """Send one request to `app` in-process, the body split into `body_chunks`; an ASGIResponse."""
+             timeout=TIMEOUT, max_events=None, until=None):
+    """Send one request to `app` in-process, the body split into `body_chunks`; an ASGIResponse.
+
+    For a stream that does not end by itself (server-sent events), the client leaves once it has
+    `max_events` events, or once `until(body so far)` is true: the app then gets http.disconnect
+    from receive() (and ClientDisconnected from send()), as from a real server."""
     chunks = list(body_chunks) or [b""]
     incoming = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
                 for i, chunk in enumerate(chunks)]
     scope = http_scope(method, path, query, headers, state)
-    return _drive(app, scope, incoming, timeout, after=_disconnect_when_done)
+    enough = None
+    if max_events is not None or until is not None:
+        def enough(sent):
+            body = _body(sent)
+            return ((max_events is not None and count_events(body) >= max_events)
+                    or (until is not None and bool(until(body))))
+    return _drive(app, scope, incoming, timeout, after=_disconnect_when_done, enough=enough)
 
 
 def run_lifespan(app, state=None, timeout=TIMEOUT):

@@ -11,6 +11,7 @@ from the student's code come after that, one result line comes last. Every part 
 deadline the student's code cannot swallow, and nothing the answer started outlives the check.
 """
 import importlib
+import inspect
 import json
 import os
 import re
@@ -337,6 +338,26 @@ def student_traceback(error):
     return "".join(exc.format()).rstrip()
 
 
+class WrongArguments(TypeError):
+    """check() got more or fewer things than its exercise asks for; says what to pass."""
+
+    def __init__(self, number, wanted, given):
+        needs = f"your {and_list(wanted)}" if wanted else "nothing"
+        got = "nothing" if not given else f"{given} thing{'s' if given > 1 else ''}"
+        call = ", ".join([f'"{number}"', *wanted])
+        super().__init__(f'check("{number}") needs {needs} after the exercise number, and got '
+                         f"{got}: call check({call}).")
+
+    def _render_traceback_(self):
+        # IPython shows this sentence instead of a traceback through the toolkit's frames.
+        return [f"{FAIL_MARK} {self}"]
+
+
+def and_list(names):
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def run_exercise(number, *answers):
     """Run exercise `number` against the student's answers and return its Checks."""
     lab = number.split(".")[0]
@@ -349,6 +370,9 @@ def run_exercise(number, *answers):
                 raise  # the lab module exists but its own import failed: that is what to fix
     if number not in EXERCISES:
         raise ValueError(f"There is no exercise {number!r}; check the number in the cell.")
+    wanted = list(inspect.signature(EXERCISES[number]).parameters)[1:]  # after the Checks object
+    if len(answers) != len(wanted):
+        raise WrongArguments(number, wanted, len(answers))
     checks = Checks(number)
     try:
         EXERCISES[number](checks, *answers)

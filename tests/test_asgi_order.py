@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from coursekit.asgi_order import (ASGIOrderError, OrderChecker, run_http, run_in_thread,
-                                  run_lifespan, run_websocket)
+from coursekit.asgi_driver import run_http, run_in_thread, run_lifespan, run_websocket
+from coursekit.asgi_order import ASGIOrderError, OrderChecker
 
 START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
 BODY = {"type": "http.response.body", "body": b"ok"}
@@ -298,24 +298,65 @@ def test_headers_given_as_a_generator_reach_the_server():
     assert list(sent[0]["headers"]) == headers  # the checker did not use them up
 
 
-def test_one_checker_per_connection_is_enforced():
-    checker = OrderChecker(good_app)
+def test_overlapping_connections_each_keep_their_problems():
+    """A checker that wraps a whole app sees requests overlap, as under a server: the first
+    request's problem is still reported after the second has finished, named by its connection."""
+    checker = OrderChecker(app_of_two_requests())
 
     async def two_at_once():
-        async def receive():
-            await asyncio.sleep(0.05)
-            return {"type": "http.request", "body": b""}
+        await asyncio.gather(checker(request_scope("/first"), empty_body, ignore),
+                             checker(request_scope("/second"), empty_body, ignore))
 
-        async def send(message):
-            pass
-
-        return await asyncio.gather(checker({"type": "http"}, receive, send),
-                                    checker({"type": "http"}, receive, send),
-                                    return_exceptions=True)
-
-    results, error = run_in_thread(two_at_once, 3)
+    _, error = run_in_thread(two_at_once, 3)
     assert error is None
-    assert any(isinstance(r, ASGIOrderError) and "one connection" in str(r) for r in results)
+    assert len(checker.problems) == 2, checker.problems
+    first, second = checker.problems
+    assert first.startswith("connection 1 (http GET /first): 'status' is '200 OK'"), first
+    assert second.startswith("connection 2 (http GET /second): 'body' is a str"), second
+    assert [len(c.messages) for c in checker.connections] == [2, 2]
+
+
+def test_connections_one_after_another_keep_their_problems_too():
+    checker = OrderChecker(app_of_two_requests(wait=False))
+
+    async def one_then_the_other():
+        await checker(request_scope("/first"), empty_body, ignore)
+        await checker(request_scope("/second"), empty_body, ignore)
+
+    _, error = run_in_thread(one_then_the_other, 3)
+    assert error is None
+    assert [p.split(":")[0] for p in checker.problems] == ["connection 1 (http GET /first)",
+                                                          "connection 2 (http GET /second)"]
+
+
+def app_of_two_requests(wait=True):
+    """/first breaks a rule at once and finishes only after /second (which breaks another) is done."""
+    second_done = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        if scope["path"] == "/first":
+            await send(dict(START, status="200 OK"))
+            if wait:
+                await second_done.wait()
+            await send(BODY)
+        else:
+            await send(START)
+            await send({"type": "http.response.body", "body": "text"})
+            second_done.set()
+    return app
+
+
+def request_scope(path):
+    return {"type": "http", "method": "GET", "path": path}
+
+
+async def empty_body():
+    return {"type": "http.request", "body": b""}
+
+
+async def ignore(message):
+    pass
 
 
 # --- Under a real server: Starlette, FastAPI and Django apps under uvicorn, checked per connection
@@ -438,3 +479,18 @@ def test_no_false_positives_under_uvicorn(tmp_path):
     others = [p for p in problems if "/broken" not in p
               and not ("/django/" in p and "lower-case" in p)]
     assert others == [], "\n".join(others)
+
+
+def test_the_rules_do_not_import_the_driver_back():
+    """asgi_driver uses the checker; the checker needs nothing from the driver (no import cycle)."""
+    import ast
+    from pathlib import Path
+
+    import coursekit.asgi_order
+
+    tree = ast.parse(Path(coursekit.asgi_order.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert not {name for name in imported if name and name.startswith("coursekit")}, imported
+    assert not hasattr(coursekit.asgi_order, "run_http"), "import run_http from coursekit.asgi_driver"

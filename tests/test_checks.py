@@ -348,3 +348,39 @@ def test_a_report_never_points_at_a_log_that_is_not_there(tmp_path):
     Silent.log_path.write_text("Traceback: the server's own words\n")
     report = t.report()
     assert "(its log is shown below)" in report and "the server's own words" in report
+
+
+def every_exercise():
+    """Every exercise of every lab, with the names of what its check asks for."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import coursekit.labs
+    from coursekit.checks import EXERCISES
+
+    for module in pkgutil.iter_modules(coursekit.labs.__path__):
+        if module.name.startswith("lab"):
+            importlib.import_module(f"coursekit.labs.{module.name}")
+    return [(number, list(inspect.signature(function).parameters)[1:])
+            for number, function in sorted(EXERCISES.items()) if not number.startswith("99.")]
+
+
+@pytest.mark.parametrize("number, wanted", every_exercise(), ids=lambda v: v if isinstance(v, str) else "")
+def test_missing_or_extra_arguments_say_what_to_pass_in_one_sentence(number, wanted, capsys):
+    call = ", ".join([f'"{number}"', *wanted])
+    wrong_counts = [len(wanted) + 1] + ([0, len(wanted) - 1] if wanted else [])
+    for count in dict.fromkeys(wrong_counts):
+        with pytest.raises(TypeError) as raised:
+            check(number, *[object()] * count)
+        said = str(raised.value)
+        assert said.startswith(f'check("{number}") needs ') and said.endswith(f"call check({call}).")
+        assert said.count(". ") == 0 and "\n" not in said, f"one sentence, please: {said}"
+        assert ("nothing after" in said) == (not wanted)
+        assert raised.value._render_traceback_() == [f"✘ {said}"]  # no traceback in a notebook
+    assert capsys.readouterr().out == "", "nothing is run or printed before the arguments are right"
+
+
+def test_lab00_greeting_without_the_function_names_it():
+    with pytest.raises(TypeError, match=r'needs your greeting .* and got nothing: call check\("0.1", greeting\)\.'):
+        check("0.1")

@@ -120,3 +120,62 @@ def test_a_recorded_rule_break_ends_the_run_at_once_rather_than_in_a_timeout():
     assert "before websocket.accept" in result.problems[0]
     assert result.error is None
     assert time.monotonic() - started < 3  # the client gave up on the app, not the deadline
+
+
+# --- Streams that do not end by themselves: the client leaves once it has read enough -------------
+
+def lesson_sse_app(tmp_path):
+    """Lesson 04's server-sent events app, taken from the notebook's %%writefile cell."""
+    import importlib.util
+    from pathlib import Path
+
+    import nbformat
+
+    lesson = Path(__file__).resolve().parent.parent / "notebooks" / "04-asgi-by-hand.ipynb"
+    source = next(c.source for c in nbformat.read(lesson, as_version=4).cells
+                  if c.source.startswith("%%writefile apps/asgi_sse.py"))
+    path = tmp_path / "asgi_sse.py"
+    path.write_text(source.partition("\n")[2])
+    spec = importlib.util.spec_from_file_location("asgi_sse", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def test_the_lessons_endless_sse_stream_is_read_and_then_left(tmp_path, capsys):
+    result = run_http(lesson_sse_app(tmp_path), path="/ticks", max_events=3, timeout=5)
+    assert (result.error, result.problems, result.client_left) == (None, [], True)
+    assert result.status_code == 200 and result.headers["content-type"] == "text/event-stream"
+    assert result.text.startswith("data: tick 1\n\ndata: tick 2\n\ndata: tick 3\n\n")
+    assert "client left after 3 ticks" in capsys.readouterr().out  # the app heard http.disconnect
+    assert "client_left=True" in repr(result)
+
+
+async def never_listens(scope, receive, send):
+    """An endless stream that never calls receive(): only a failing send() tells it the client left."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    number = 0
+    while True:
+        number += 1
+        await send({"type": "http.response.body", "body": f"data: {number}\n\n".encode(),
+                    "more_body": True})
+        await asyncio.sleep(0.01)
+
+
+def test_an_app_that_never_listens_is_told_by_send_and_not_blamed():
+    result = run_http(never_listens, until=lambda body: b"data: 2\n\n" in body, timeout=5)
+    assert (result.error, result.problems, result.client_left) == (None, [], True)
+    assert result.text == "data: 1\n\ndata: 2\n\n"
+
+
+def test_without_max_events_an_endless_stream_is_reported_as_a_stream():
+    result = run_http(never_listens, timeout=0.5)
+    assert isinstance(result.error, TimeoutError)
+    assert "still streaming" in str(result.error) and "max_events" in str(result.error)
+    assert "receive()" not in str(result.error)  # the app is not blamed for a missing message
+
+
+def test_a_response_that_ends_before_max_events_is_simply_complete():
+    result = run_http(json_asgi, path="/x", max_events=3)
+    assert (result.error, result.problems, result.client_left, result.status_code) == (None, [], False, 201)
