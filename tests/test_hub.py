@@ -2,9 +2,10 @@
 
 The hub (dummy login, SimpleLocalProcessSpawner, the Python configurable-http-proxy) starts each
 student's JupyterLab server through its REST API. The test then drives each server's kernels over
-the kernel websocket, exactly as JupyterLab does, runs lesson 04 and the lab 04 solution there,
-and opens the servers those kernels launch through the hub's public URL (/user/NAME/proxy/PORT/).
-Every port is picked by the OS; each student works in a copy of the course of their own.
+the kernel websocket, exactly as JupyterLab does, runs lesson 04 and every lab's solution there
+(each check passing, with the proxy prefix that JupyterHub gives every server), and opens the
+servers those kernels launch through the hub's public URL (/user/NAME/proxy/PORT/). Every port is
+picked by the OS; each student works in a copy of the course of their own.
 """
 import json
 import os
@@ -27,6 +28,7 @@ import pytest
 import requests
 
 from kernel_client import KernelClient
+from test_labs import SOLUTIONS, exercises_in
 
 pytestmark = [pytest.mark.servers, pytest.mark.hub,
               pytest.mark.skipif(os.name == "nt", reason="JupyterHub's local spawner is POSIX-only")]
@@ -285,19 +287,43 @@ def test_lesson_04_runs_behind_the_hub(hub):
         + "\n".join(f"{name}: {error}" for name, error in errors.items()))
 
 
-def test_lab_04_solution_passes_every_check_behind_the_hub(hub):
-    def run(name):
-        record = hub.folder / "home" / name / "lab04-record.jsonl"
-        setup = f"import os\nos.environ['COURSEKIT_CHECK_RECORD'] = {str(record)!r}"
-        error = run_notebook(hub, name, "solutions/04-solution-asgi-by-hand.ipynb", setup)
-        lines = record.read_text().splitlines() if record.exists() else []
-        return error, {e["exercise"]: (e["passed"], e["total"]) for e in map(json.loads, lines)}
+# Set up before a solution runs: its checks record each result, and servers get the hub's prefix.
+SOLUTION_SETUP = """
+import os
+from coursekit.urls import proxied
+assert proxied()[0], proxied()[1]
+os.environ['COURSEKIT_CHECK_RECORD'] = {record!r}
+"""
 
-    results = both(run)
-    for name, (error, checks) in results.items():
-        assert error is None, f"{name}: {error}"
-        assert checks and all(total and passed == total for passed, total in checks.values()), (
-            f"{name}: the lab 04 solution fails checks behind the hub (passed, total): {checks}")
+
+def run_solutions(hub, name):
+    """Run every lab's solution in the student's server, one after another, as a student would;
+    return what went wrong, one line each (an empty list when every check of every lab passed)."""
+    problems = []
+    for solution in SOLUTIONS:
+        record = hub.folder / "home" / name / f"{solution.stem}-record.jsonl"
+        error = run_notebook(hub, name, f"solutions/{solution.name}",
+                             SOLUTION_SETUP.format(record=str(record)))
+        if error:
+            problems.append(f"{name}, {solution.name}, {error}")
+        lines = record.read_text().splitlines() if record.exists() else []
+        checks = {entry["exercise"]: entry for entry in map(json.loads, lines)}
+        for number in exercises_in(nbformat.read(solution, as_version=4)):
+            entry = checks.get(number, {"passed": 0, "total": 0, "report": "(no check result recorded)"})
+            if not entry["total"] or entry["passed"] != entry["total"]:
+                failed = [line.strip() for line in entry["report"].splitlines() if "✘" in line]
+                problems.append(f"{name}, exercise {number}: {entry['passed']} of {entry['total']} "
+                                f"checks passed: " + ("; ".join(failed) or entry["report"][-300:]))
+    return problems
+
+
+def test_every_lab_solution_passes_every_check_behind_the_hub(hub):
+    """Each student runs every solution in their own server at the same time (issue 20)."""
+    problems = both(lambda name: run_solutions(hub, name))
+    assert problems == {name: [] for name in STUDENTS}, (
+        "solutions fail their own checks behind JupyterHub (the usual cause: a check follows a "
+        "link or Location that carries the proxy prefix without coursekit.urls.on_server):\n"
+        + "\n".join(line for lines in problems.values() for line in lines))
 
 
 class Links(HTMLParser):
