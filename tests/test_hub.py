@@ -311,7 +311,8 @@ def run_solutions(hub, name):
         for number in exercises_in(nbformat.read(solution, as_version=4)):
             entry = checks.get(number, {"passed": 0, "total": 0, "report": "(no check result recorded)"})
             if not entry["total"] or entry["passed"] != entry["total"]:
-                failed = [line.strip() for line in entry["report"].splitlines() if "✘" in line]
+                failed = [line.strip() for line in entry["report"].splitlines()
+                          if line.strip().startswith("✘") and "checks passed" not in line]
                 problems.append(f"{name}, exercise {number}: {entry['passed']} of {entry['total']} "
                                 f"checks passed: " + ("; ".join(failed) or entry["report"][-300:]))
     return problems
@@ -320,7 +321,7 @@ def run_solutions(hub, name):
 def test_every_lab_solution_passes_every_check_behind_the_hub(hub):
     """Each student runs every solution in their own server at the same time (issue 20)."""
     problems = both(lambda name: run_solutions(hub, name))
-    assert problems == {name: [] for name in STUDENTS}, (
+    assert not any(problems.values()), (
         "solutions fail their own checks behind JupyterHub (the usual cause: a check follows a "
         "link or Location that carries the proxy prefix without coursekit.urls.on_server):\n"
         + "\n".join(line for lines in problems.values() for line in lines))
@@ -397,6 +398,9 @@ def check_through_the_hub(hub, name, ports):
     links = Links(page.text).found
     assert sorted(links) == [f"{prefix}/about", f"{prefix}/static/course.css"], links
     assert get(links[0]).text == "about this page"
+    # A redirect to a path on the server: jupyter-server-proxy (4.5 on) adds its prefix.
+    moved = get(f"{prefix}/go-plain")
+    assert moved.url == f"{hub.url}{prefix}/about" and moved.text == "about this page", moved.url
     assert "color: teal" in get(f"{prefix}/static/course.css").text
 
     # FastAPI: /docs points at openapi.json through the proxy, which answers; static files too.
@@ -409,6 +413,31 @@ def check_through_the_hub(hub, name, ports):
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "hub test"
     assert get(f"{prefix}/items/7").json() == {"number": 7}
     assert "color: teal" in get(f"{prefix}/static/course.css").text
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "jupyter-server-proxy 4.5+ puts its prefix in front of a redirect that already has it "
+    "(jupyterhub/jupyter-server-proxy#574), so a redirect to url_for() in Flask or reverse() in "
+    "Django (FORCE_SCRIPT_NAME) leads a student's browser on a hub to a 404"))
+def test_a_redirect_to_url_for_opens_through_the_hub(hub):
+    kernel = KernelClient(student_url(hub, "ada"), "notebooks/00-welcome.ipynb", TOKEN)
+    try:
+        out, error = kernel.run(REDIRECTING.format(apps=str(APPS)))
+        assert error is None, error
+        prefix = f"/user/ada/proxy/{out.strip().splitlines()[-1]}"
+        moved = requests.get(f"{hub.url}{prefix}/go", headers=auth(), timeout=30)
+        assert moved.url == f"{hub.url}{prefix}/about" and moved.status_code == 200, moved.url
+    finally:
+        kernel.run("from coursekit import stop_all\nstop_all()", 60)
+        kernel.close()
+
+
+REDIRECTING = """
+import shutil
+from coursekit import launch
+shutil.copytree({apps!r}, "apps/hub", dirs_exist_ok=True)
+print(launch("apps/hub/links_flask.py", kind="flask", quiet=True).port)
+"""
 
 
 def test_nothing_is_left_running_after_the_hub_stops(hub):
