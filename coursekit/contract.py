@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from coursekit.explain import connection_problem
+from coursekit.urls import on_server
 
 # The environment the service reads (12-factor: configuration from the environment, never the code).
 ENV_DB = "BOOKMARKS_DB"            # path of the SQLite file
@@ -89,14 +90,21 @@ def clauses(stages=STAGES):
 class Probe:
     """What the clause checks use: the server's address, the key, and a few request helpers."""
 
-    def __init__(self, base_url, api_key, db_path=None, restart=None):
+    def __init__(self, base_url, api_key, db_path=None, restart=None, url_prefix=""):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.api_key, self.db_path, self.restart = api_key, db_path, restart
+        self.url_prefix = url_prefix  # the proxy prefix the server puts in front of its links
         self.session = requests.Session()
         self.run_id = secrets.token_hex(3)  # unique tags and titles: the store need not be empty
 
     def url(self, path):
         return urljoin(self.base_url, path.lstrip("/"))
+
+    def follow(self, link, answer):
+        """The URL on the server that `link` (a Location or href in `answer`, a response or its URL)
+        leads to, as JupyterHub's proxy would forward it (coursekit.urls.on_server). Every clause
+        that follows a link does it through here."""
+        return on_server(link, getattr(answer, "url", answer), self.url_prefix)
 
     def request(self, method, path, key=True, **kwargs):
         """One request with a deadline; `key=True` sends the right Bearer key, a str sends that."""
@@ -256,7 +264,7 @@ def location(probe):
     where = response.headers.get("Location")
     if not where:
         raise ClauseFailed("a Location header on the 201 answer", "no Location header")
-    target = urljoin(response.url, where)
+    target = probe.follow(where, response)
     if urlsplit(target).path.rstrip("/") != urlsplit(probe.url(item_path(item))).path:
         raise ClauseFailed(f"Location: {item_path(item)}", f"Location: {where}")
     got = probe.session.get(target, timeout=REQUEST_SECONDS)
@@ -375,6 +383,7 @@ def survives_restart(probe):
         raise ClauseFailed("a way to restart the server (pass restart=)", "none")
     restarted = probe.restart()
     probe.base_url = getattr(restarted, "url", restarted)
+    probe.url_prefix = getattr(restarted, "url_prefix", "")  # a new port, so a new proxy path
     probe.session.close()
     probe.session = requests.Session()  # the old server's connections are gone
     body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=... after a restart")
@@ -565,7 +574,7 @@ def tag_links(probe):
     targets = [href for href, _ in links if re.search(r"[?&]tag=" + re.escape(tag) + r"(&|$)", href)]
     if not targets:
         raise ClauseFailed(f'a link to "?tag={tag}" on the page', "none")
-    response = probe.session.get(urljoin(probe.url("/"), html.unescape(targets[0])), timeout=REQUEST_SECONDS)
+    response = probe.session.get(probe.follow(targets[0], probe.url("/")), timeout=REQUEST_SECONDS)
     expect_status(response, 200, f"following the link {targets[0]}")
     parser = Links()
     parser.feed(response.text)
@@ -618,7 +627,8 @@ def run_contract(target, api_key: str, stages=STAGES, db_path=None, restart=None
     restart: a callable that restarts the server and returns its new handle or URL (the
     storage stage needs it); db_path: the file the server was given in BOOKMARKS_DB.
     """
-    probe = Probe(getattr(target, "url", target), api_key, db_path, restart)
+    probe = Probe(getattr(target, "url", target), api_key, db_path, restart,
+                  getattr(target, "url_prefix", ""))
     outcomes, timeouts = [], 0
     try:
         for c in clauses(stages):

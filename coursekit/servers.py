@@ -102,6 +102,7 @@ class Server:
         self.name, self.kind, self.path, self.process, self.port = name, kind, path, process, port
         self.log_path, self.token = log_path, token
         self.url = f"http://{HOST}:{port}/"
+        self.url_prefix = ""  # the proxy prefix it was given (COURSEKIT_URL_PREFIX), if any
 
     def __repr__(self):
         state = "running" if self.alive() else "stopped"
@@ -318,10 +319,11 @@ def _start(path, kind, spec, app, name, args, extra_env):
     port = free_port()
     token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     env = dict(os.environ, PYTHONUNBUFFERED="1", HOST=HOST, PORT=str(port), COURSEKIT_SERVER=name,
-               COURSEKIT_KERNEL_PID=str(os.getpid()), **{TOKEN: token}, **extra_env)
-    env.pop("COURSEKIT_URL_PREFIX", None)
+               COURSEKIT_KERNEL_PID=str(os.getpid()), **{TOKEN: token})
+    env.pop("COURSEKIT_URL_PREFIX", None)  # the kernel's own (inherited) is another server's
     if proxy_prefix(port):
         env["COURSEKIT_URL_PREFIX"] = proxy_prefix(port)
+    env.update(extra_env)  # what the cell passes wins, a prefix set by hand included
     fields = dict(runner=str(HERE / "run.py"), kind=kind, file=path.name, app=app, port=port, host=HOST)
     command = [sys.executable, *(part.format(**fields) for part in spec.command), *args]
     log_fd, log_path = _open_log(path.parent, name)
@@ -331,6 +333,7 @@ def _start(path, kind, spec, app, name, args, extra_env):
     finally:
         os.close(log_fd)  # the server holds it (and its lock) now
     server = Server(name, kind, path, process, port, log_path, token)
+    server.url_prefix = env.get("COURSEKIT_URL_PREFIX", "")  # links it builds start with this
     _running[name] = server
     _watch(f"add {process.pid} {token} {log_path}")
     return server

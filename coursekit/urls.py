@@ -2,6 +2,7 @@
 import html
 import importlib.util
 import os
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 
 def proxied() -> tuple[bool, str]:
@@ -18,6 +19,20 @@ def proxy_prefix(port: int) -> str:
     if not proxied()[0]:
         return ""
     return f"{os.environ['JUPYTERHUB_SERVICE_PREFIX'].rstrip('/')}/proxy/{port}/"
+
+
+def on_server(link: str, answered_at: str, prefix: str = "") -> str:
+    """The URL on the server itself that `link` (a Location or an href in the answer from
+    `answered_at`) leads to. jupyter-server-proxy forwards PREFIX/rest to the server as /rest, so
+    a link on the server's own address that starts with the `prefix` it was given loses it here."""
+    target = urljoin(answered_at, link)
+    root = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    parts = urlsplit(target)
+    if not root or parts.netloc != urlsplit(answered_at).netloc:
+        return target  # no prefix, or another site: nothing to strip
+    if parts.path != root and not parts.path.startswith(root + "/"):
+        return target  # a path without the prefix already names the server's own path
+    return urlunsplit(parts._replace(path=parts.path[len(root):] or "/"))
 
 
 def browser_url(port: int) -> str:

@@ -1,7 +1,9 @@
 """Every lab exercise's checks fail on the untouched starter and pass on the solution.
 
 Both twins are executed top to bottom in a real kernel; check() appends each result to a record
-file (COURSEKIT_CHECK_RECORD), which the assertions read.
+file (COURSEKIT_CHECK_RECORD), which the assertions read. The solution runs as on JupyterHub
+(JUPYTERHUB_SERVICE_PREFIX set), where every server builds its links with a proxy prefix; nbval
+runs the same solution without one, and its stored outputs show every check passing.
 """
 import json
 import re
@@ -13,10 +15,12 @@ from nbclient import NotebookClient
 
 from conftest import IPCKernelManager
 from coursekit.notebooks import MarkerError, lab_from_solution, lab_name, starter_source
+from coursekit.urls import proxied
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 CHECK_CALL = re.compile(r"""check\(\s*["'](\d+\.\d+)["']""")
+HUB_PREFIX = "/user/student/"  # JupyterHub sets this in every single-user server
 
 
 def exercises_in(notebook):
@@ -50,13 +54,18 @@ def test_checks_fail_on_starter_and_pass_on_solution(solution, tmp_path, monkeyp
     expected = exercises_in(nbformat.read(solution, as_version=4))
     assert expected, f"{solution.name} calls no check()"
 
-    solved = run_and_record(solution, tmp_path, monkeypatch)
+    with monkeypatch.context() as on_a_hub:
+        on_a_hub.setenv("JUPYTERHUB_SERVICE_PREFIX", HUB_PREFIX)
+        assert proxied()[0], proxied()[1]  # servers really get a prefix (jupyter-server-proxy is here)
+        solved = run_and_record(solution, tmp_path, on_a_hub)
     starter = run_and_record(lab, tmp_path, monkeypatch)
 
+    short = [f"exercise {number}: the solution passes {passed} of {total}; its check said:\n{report}"
+             for number in expected for passed, total, report in [solved[number]]
+             if not (total > 0 and passed == total)]
+    assert not short, (f"With JUPYTERHUB_SERVICE_PREFIX={HUB_PREFIX} (as on JupyterHub):\n"
+                       + "\n".join(short))
     for number in expected:
-        passed, total, report = solved[number]
-        assert total > 0 and passed == total, (
-            f"exercise {number}: solution passes {passed} of {total}; its check said:\n{report}")
         passed, total, report = starter[number]
         assert passed < total, (
             f"exercise {number}: the untouched starter passes all {total} checks; its check said:\n{report}")

@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -16,6 +17,7 @@ from coursekit.checks import CheckFailed, exercise
 from coursekit.contract import ENV_API_KEY
 from coursekit.labs import contract_checks as shared
 from coursekit.labs.contract_checks import fresh_env, function_in, source_of
+from coursekit.urls import on_server
 
 SITE = Path("apps/bookmarks_site")
 APP = SITE / "bookmarks"
@@ -95,7 +97,7 @@ def logged_in(t, server, env):
                 hint="Keep path('accounts/', include('django.contrib.auth.urls')) in urls.py."):
         page = session.get(server.url + "accounts/login/", timeout=5)
         t.expect(page.status_code == 200, "200 for GET /accounts/login/", str(page.status_code))
-        token = csrf_token(page.text, action="")
+        token = csrf_token(page, server, posts_to="accounts/login/")
         done = session.post(server.url + "accounts/login/", timeout=5, allow_redirects=False,
                             data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token},
                             headers={"Referer": server.url + "accounts/login/"})
@@ -108,12 +110,19 @@ def form_action(form):
     return target.group(1) if target else ""
 
 
-def csrf_token(text, action=None):
-    """The CSRF token of the page's form, or of the form posting to `action` ("": the page itself):
-    a token elsewhere on the page (the logout form's) would not be sent with this form."""
-    forms = re.findall(r"<form\b[^>]*>.*?</form>", text, re.S)
-    if action is not None:
-        forms = [form for form in forms if form_action(form) == action]
+def on_server_path(link, page, server):
+    """The path on the server that a link on `page` leads to (behind JupyterHub, the server's links
+    start with its proxy prefix, which the proxy strips before forwarding)."""
+    return urlsplit(on_server(link, page.url, server.url_prefix)).path
+
+
+def csrf_token(page, server, posts_to=None):
+    """The CSRF token of the page's form, or of the form that posts to the path `posts_to` on the
+    server: a token elsewhere on the page (the logout form's) would not be sent with this form."""
+    forms = re.findall(r"<form\b[^>]*>.*?</form>", page.text, re.S)
+    if posts_to is not None:
+        wanted = urlsplit(server.url + posts_to).path
+        forms = [form for form in forms if on_server_path(form_action(form), page, server) == wanted]
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', "".join(forms))
     if not found:
         raise CheckFailed("a form with {% csrf_token %} in it", "no csrfmiddlewaretoken field in the form")
@@ -266,7 +275,7 @@ def admin_site(t):
         page = session.get(server.url + "admin/login/", timeout=5)
         done = session.post(server.url + "admin/login/?next=/admin/", timeout=5, allow_redirects=False,
                             data={"username": USER, "password": PASSWORD, "next": "/admin/",
-                                  "csrfmiddlewaretoken": csrf_token(page.text)})
+                                  "csrfmiddlewaretoken": csrf_token(page, server)})
         t.expect(done.status_code == 302, "302 to /admin/", f"{done.status_code}")
     changelist = server.url + "admin/bookmarks/bookmark/"
     with t.part("Bookmark is registered with the admin (a Bookmarks list at /admin/bookmarks/bookmark/)",
@@ -301,7 +310,8 @@ def form_and_login(t):
     with t.part("/new/ sends a visitor who is not logged in to the login page",
                 hint="Decorate new_bookmark with @login_required."):
         anonymous = requests.get(server.url + "new/", timeout=5, allow_redirects=False)
-        t.expect(anonymous.status_code == 302 and "/accounts/login/" in anonymous.headers.get("Location", ""),
+        login = on_server_path(anonymous.headers.get("Location", ""), anonymous, server)
+        t.expect(anonymous.status_code == 302 and login == "/accounts/login/",
                  "302 to /accounts/login/?next=/new/",
                  f"{anonymous.status_code} {anonymous.headers.get('Location', '')}".strip())
     session = logged_in(t, server, env)
@@ -315,7 +325,7 @@ def form_and_login(t):
                             headers={"Referer": server.url + "new/"},
                             data={"url": "https://www.djangoproject.com/", "title": title,
                                   "tags": "web, python",
-                                  "csrfmiddlewaretoken": csrf_token(page.text, action="")})
+                                  "csrfmiddlewaretoken": csrf_token(page, server, posts_to="new/")})
         t.expect(sent.status_code == 302, "302 (saved, redirected to the page)", str(sent.status_code))
         listed = session.get(server.url, timeout=5).text
         t.expect(title in listed and f"added by {USER}" in listed and "?tag=python" in listed,
@@ -327,7 +337,7 @@ def form_and_login(t):
         bad = session.post(server.url + "new/", timeout=5, allow_redirects=False,
                            headers={"Referer": server.url + "new/"},
                            data={"url": "not a url", "title": "Bad " + title, "tags": "",
-                                 "csrfmiddlewaretoken": csrf_token(page.text, action="")})
+                                 "csrfmiddlewaretoken": csrf_token(page, server, posts_to="new/")})
         t.expect(bad.status_code in (200, 422) and "Enter a valid URL" in bad.text,
                  "the form again, saying 'Enter a valid URL.'", str(bad.status_code))
         t.expect("Bad " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
@@ -345,7 +355,7 @@ def form_and_login(t):
         page = session.get(server.url, timeout=5)
         out = session.post(server.url + "accounts/logout/", timeout=5, allow_redirects=False,
                            headers={"Referer": server.url},
-                           data={"csrfmiddlewaretoken": csrf_token(page.text, action="/accounts/logout/")})
+                           data={"csrfmiddlewaretoken": csrf_token(page, server, posts_to="accounts/logout/")})
         again = session.get(server.url + "new/", timeout=5, allow_redirects=False)
         t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
                  f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")

@@ -1,5 +1,5 @@
-"""A Flask page whose links come from url_for, plus a static file."""
-from flask import Flask, url_for
+"""A Flask page whose links come from url_for, plus a static file and two redirects."""
+from flask import Flask, redirect, url_for
 
 app = Flask(__name__)
 
@@ -13,3 +13,13 @@ def index():
 @app.get("/about")
 def about():
     return "about this page"
+
+
+@app.get("/go")
+def go():
+    return redirect(url_for("about"))  # behind the proxy (ProxyFix), the prefix is in the path
+
+
+@app.get("/go-plain")
+def go_plain():
+    return redirect("/about")  # the proxy puts its prefix in front of this one
