@@ -164,13 +164,14 @@ class Server:
         """Stop every process of the server (SIGTERM, then SIGKILL after `timeout` s) and wait until
         they are gone; only then is it forgotten, so an interrupted stop() leaves nothing unguarded."""
         left = stop_servers([(self.process.pid, self.token)], grace=timeout)
-        self.process.poll()  # reap the leader
         if left:
+            self.process.poll()
             pids = ", ".join(str(p.pid) for p in left)
             raise ServerError(f"{self.name}: processes {pids} still run after SIGKILL (stuck in the "
                               "kernel of the OS?). The watchdog will keep trying when this kernel exits.")
+        _reap(self.process)
         _forget(self)
-        holder = who_listens(self.port)
+        holder = _foreign_holder(self.port)
         if holder:
             raise ServerError(f"{self.name} has stopped, but port {self.port} still answers: {holder} "
                               "listens on it. That process is not part of this server; stop it yourself.")
@@ -233,7 +234,10 @@ def stop_all(timeout: float = 5) -> None:
     servers = list(_running.values())
     left = servers and stop_servers([(s.process.pid, s.token) for s in servers], grace=timeout)
     for server in servers:
-        server.process.poll()
+        if left:
+            server.process.poll()
+        else:
+            _reap(server.process)
     if left:  # sort out which server is stuck, and say so
         for server in servers:
             server.stop(timeout=0.5)
@@ -250,6 +254,32 @@ def also_on_stop_all(stop):
     """Have stop_all() call `stop` too (once registered, always called)."""
     if stop not in _also_stop:
         _also_stop.append(stop)
+
+
+def _reap(process, seconds=5):
+    """Collect the exit status of a leader whose every thread has exited (so waiting is quick), so that
+    no Popen is left behind to warn 'subprocess is still running'."""
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+PORT_RELEASE_SECONDS = 10  # a margin: the port closes as the last process holding it exits
+
+
+def _foreign_holder(port):
+    """Who still listens on the port of a server whose processes have all exited ('' once none does).
+    A holder that has a pid is someone else's, said at once; one that cannot be named gets a few
+    seconds first, as the OS may take a moment to close what an exiting process held."""
+    deadline = time.monotonic() + PORT_RELEASE_SECONDS
+    pause = 0.005
+    while True:
+        holder = who_listens(port)
+        if not holder or holder.startswith("pid ") or time.monotonic() >= deadline:
+            return holder
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _stop_at_exit():

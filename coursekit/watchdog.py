@@ -20,11 +20,32 @@ LOG_DROPPED = "[coursekit: older lines of this log were dropped; it is capped at
 
 
 def alive(proc):
-    """A zombie has exited: only its parent's bookkeeping is left (and may never be done)."""
+    """Does any thread of this process still run? A zombie has exited: only its parent's bookkeeping
+    is left (and may never be done). But Linux shows a process as a zombie as soon as its main
+    thread has exited, while its other threads may still be exiting and holding its sockets."""
     try:
-        return proc.status() != psutil.STATUS_ZOMBIE
+        if proc.status() != psutil.STATUS_ZOMBIE:
+            return True
     except psutil.Error:
         return False
+    return threads_running(proc.pid)
+
+
+def threads_running(pid):
+    """True while a thread of `pid` other than an exited one is left (Linux; elsewhere, False)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/stat", "rb") as f:
+                state = f.read().rpartition(b")")[2].split()[0]  # the field after "(name)"
+        except (OSError, IndexError):
+            continue  # that thread has just gone
+        if state not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def members(leaders, tokens):

@@ -63,8 +63,14 @@ def survivors(run_id, exclude=()):
 
 def xdist_workers(controller):
     """pytest-xdist's worker processes, which may still be exiting when the session finishes."""
-    return {child.pid for child in controller.children()
-            if XDIST_WORKER in " ".join(child.cmdline())}
+    found = set()
+    for child in controller.children():
+        try:
+            if XDIST_WORKER in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:  # exited (or a zombie) meanwhile: not a worker to spare
+            pass
+    return found
 
 
 def pytest_sessionfinish(session, exitstatus):

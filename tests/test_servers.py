@@ -358,3 +358,56 @@ def test_a_request_failure_explained_by_a_handle_reads_the_same_in_a_check(app_f
         server.get("/")
     assert connection_problem(error.value) == error.value.explanation
     assert "was refused" in error.value.explanation
+
+
+LINGERING_THREAD = """
+import ctypes, os, signal, socket, threading, time
+server = socket.create_server(("127.0.0.1", int(os.environ["PORT"])))
+
+def close_slowly():
+    time.sleep(3)  # a server thread finishing its work, the socket still open
+    os._exit(0)
+
+def finish(signum, frame):  # the main thread ends now; Linux then shows the process as a zombie
+    threading.Thread(target=close_slowly).start()
+    ctypes.CDLL(None).pthread_exit(None)
+
+signal.signal(signal.SIGTERM, finish)
+while True:
+    server.accept()[0].close()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's zombie main thread")
+def test_stop_waits_for_the_servers_own_threads_before_judging_its_port(tmp_path):
+    """On a busy machine a threaded server's main thread may exit well before its other threads: it
+    shows as a zombie while they still hold the port. Neither a foreign process nor a stray Popen."""
+    (tmp_path / "lingering.py").write_text(LINGERING_THREAD)
+    server = launch(tmp_path / "lingering.py", "script", quiet=True)
+    server.stop()  # not: "port N still answers: a process this account cannot see listens on it"
+    assert not port_is_listening(server.port)
+    assert server.process.returncode == 0, "the leader was not reaped: Popen.__del__ would warn"
+
+
+CHILD_HOLDS_THE_PORT = """
+import os, signal, socket, subprocess, sys
+server = socket.create_server(("127.0.0.1", int(os.environ["PORT"])))
+child = subprocess.Popen([sys.executable, "-c", '''
+import signal, socket, sys, time
+held = socket.socket(fileno=int(sys.argv[1]))
+signal.signal(signal.SIGTERM, lambda *_: (time.sleep(2), sys.exit(0)))  # finishing its work
+print("child ready", flush=True)
+signal.pause()
+''', str(server.fileno())], pass_fds=[server.fileno()])
+while True:
+    server.accept()[0].close()
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_stop_waits_for_a_child_that_keeps_the_port_after_its_leader_exits(tmp_path):
+    (tmp_path / "parent.py").write_text(CHILD_HOLDS_THE_PORT)
+    server = launch(tmp_path / "parent.py", "script", quiet=True)
+    server.wait_for_log("child ready", timeout=30)
+    server.stop()  # the leader dies at once; its child holds the port two seconds more
+    assert not port_is_listening(server.port)

@@ -38,6 +38,37 @@ def test_a_zombie_counts_as_stopped():
         child.stdout.close()
 
 
+MAIN_THREAD_EXITS_FIRST = """
+import ctypes, sys, threading
+def wait_for_a_line():
+    sys.stdin.readline()
+threading.Thread(target=wait_for_a_line).start()
+print("ready", flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's zombie main thread")
+def test_a_zombie_whose_other_threads_still_run_counts_as_alive():
+    """Linux shows a process whose main thread has exited as a zombie; its other threads (and the
+    sockets they hold) are still there until they exit too."""
+    proc = started(MAIN_THREAD_EXITS_FIRST, stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        assert watchdog.alive(psutil.Process(proc.pid))
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        proc.wait(30)  # the whole process has exited, and is reaped
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+
 def test_stop_servers_reaches_a_child_that_left_the_group_and_forces_what_ignores_sigterm():
     env = dict(os.environ, **{watchdog.TOKEN: "token-under-test"})
     leader = started(IGNORES_SIGTERM, env=env)
