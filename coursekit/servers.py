@@ -30,6 +30,11 @@ from coursekit.watchdog import LOG_DROPPED, TOKEN, stop_servers
 HERE = Path(__file__).resolve().parent
 RUNNER = ("{runner}", "{kind}", "{file}", "{app}", "{port}")  # coursekit/run.py serves the app
 LOG_TAIL_LINES = 25
+# Deadlines: waits on events (an answer, a log line), so only a failure takes this long. They are
+# wide because a classroom host under load can take seconds to start Python or answer a request.
+LAUNCH_SECONDS = 30
+REQUEST_SECONDS = 10
+LOG_SECONDS = 15
 _running: dict[str, Server] = {}  # name -> Server, for this kernel
 _watchdog = None
 _watchdog_lock = threading.Lock()  # launches may come from several threads
@@ -115,7 +120,7 @@ class Server:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def connect(self, timeout: float = 5) -> socket.socket:
+    def connect(self, timeout: float = REQUEST_SECONDS) -> socket.socket:
         """A raw TCP connection to the server, every read and write with a deadline of `timeout` s."""
         try:
             return socket.create_connection((HOST, self.port), timeout=timeout)
@@ -130,7 +135,7 @@ class Server:
         """POST to a path on this server, with a deadline; returns a requests.Response."""
         return self.request("POST", path, **kwargs)
 
-    def request(self, method: str, path: str = "/", timeout: float = 5, **kwargs):
+    def request(self, method: str, path: str = "/", timeout: float = REQUEST_SECONDS, **kwargs):
         """Any request, with a deadline; a failure raises RequestFailed, explained in words."""
         import requests  # imported here so that `import coursekit.servers` stays quick
 
@@ -140,7 +145,7 @@ class Server:
         except failures as error:
             raise explained(error, f"{method} {path} on {self.name}", log_tail(self.log_path)) from None
 
-    def wait_for_log(self, text: str, timeout: float = 5) -> str:
+    def wait_for_log(self, text: str, timeout: float = LOG_SECONDS) -> str:
         """Wait until the log shows `text` and return the line holding it (servers log after acting)."""
         deadline = time.monotonic() + timeout
         pause = 0.002
@@ -178,7 +183,7 @@ class Server:
 
 
 def launch(path: str | Path, kind: str = "script", app: str = "app", name: str | None = None,
-           timeout: float = 15, args: list[str] | tuple = (), env: dict[str, str] | None = None,
+           timeout: float = LAUNCH_SECONDS, args: list[str] | tuple = (), env: dict[str, str] | None = None,
            quiet: bool = False) -> Server:
     """Start the server in `path` on a free loopback port and return it once it answers.
 
