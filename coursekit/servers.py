@@ -251,7 +251,11 @@ def stop_all(timeout: float = 5) -> None:
     with _watchdog_lock:
         if not _running and _watchdog is not None:  # nothing left to guard: let it exit too
             _watchdog.stdin.close()
-            _watchdog.wait(5)
+            try:
+                _watchdog.wait(30)  # it exits as soon as it reads the end of its input
+            except subprocess.TimeoutExpired:
+                _watchdog.kill()
+                _watchdog.wait()
             _watchdog = None
 
 

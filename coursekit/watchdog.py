@@ -17,6 +17,7 @@ TOKEN = "COURSEKIT_SERVER_ID"  # every process of a server inherits this from it
 LOG_CAP = 4_000_000  # bytes a log may reach before its oldest lines are dropped
 LOG_KEEP = 1_000_000  # bytes of its newest lines kept when that happens
 LOG_DROPPED = "[coursekit: older lines of this log were dropped; it is capped at 4 MB]\n"
+KILL_SECONDS = 10  # after SIGKILL, the wait for every thread to exit (quick, unless the host is busy)
 
 
 def alive(proc):
@@ -79,7 +80,7 @@ def stop_servers(servers, grace=3.0):
         return []
     leaders, tokens = {pid for pid, _ in servers}, {token for _, token in servers if token}
     found = members(leaders, tokens)
-    for deadline, hard in ((grace, False), (3.0, True)):
+    for deadline, hard in ((grace, False), (KILL_SECONDS, True)):
         for proc in list(found.values()):
             try:
                 proc.kill() if hard else proc.terminate()

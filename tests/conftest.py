@@ -116,7 +116,7 @@ def pytest_sessionfinish(session, exitstatus):
     stop_load()
     me = psutil.Process()
     ours = {me.pid, *(p.pid for p in me.parents()), *xdist_workers(me)}
-    deadline = time.monotonic() + 15  # watchdogs need a moment after kernels are killed
+    deadline = time.monotonic() + 30  # watchdogs need a moment after kernels are killed
     left = survivors(os.environ[RUN_ID], ours)
     while left and time.monotonic() < deadline:
         time.sleep(0.2)

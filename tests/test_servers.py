@@ -29,7 +29,7 @@ KINDS = [
 ]
 
 
-def children(pid, count, timeout=10):
+def children(pid, count, timeout=30):
     """The process's descendants, once there are `count` (a gunicorn master answers before it has
     forked every worker)."""
     deadline = time.monotonic() + timeout
@@ -40,7 +40,7 @@ def children(pid, count, timeout=10):
     return found
 
 
-def gone(pid, timeout=10):
+def gone(pid, timeout=30):
     """True once the process has exited (or is a zombie nobody has reaped yet)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -123,9 +123,9 @@ def test_relaunching_the_same_name_restarts_cleanly(app_file):
 def test_syntax_error_is_reported_with_the_students_traceback(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError) as error:
-        launch(app_file("broken_syntax.py"), "wsgiref", timeout=10)
+        launch(app_file("broken_syntax.py"), "wsgiref", timeout=60)
     message = str(error.value)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20, "named when the server exited, not at the deadline"
     assert "exited with code 1" in message
     assert 'File "broken_syntax.py", line 2' in message and "SyntaxError" in message
     assert "run.py" not in message  # the toolkit's own frames are hidden from the student
@@ -140,7 +140,7 @@ def test_server_that_never_binds_fails_within_the_deadline(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError, match="did not answer on port") as error:
         launch(app_file("never_binds.py"), "script", timeout=1.5)
-    assert 1.5 <= time.monotonic() - started < 8
+    assert 1.5 <= time.monotonic() - started < 15
     assert "starting, but never listening" in str(error.value)
     assert servers.running() == []
 
@@ -148,10 +148,10 @@ def test_server_that_never_binds_fails_within_the_deadline(app_file):
 def test_server_on_the_wrong_port_is_told_which_port_to_use_at_once(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError) as error:
-        launch(app_file("wrong_port.py"), "script", timeout=20)
+        launch(app_file("wrong_port.py"), "script", timeout=60)
     message = str(error.value)
     assert "wrong_port is listening on port" in message and "PORT environment variable" in message
-    assert time.monotonic() - started < 8, "named long before the 20 s deadline"
+    assert time.monotonic() - started < 20, "named long before the 60 s deadline"
 
 
 def test_megabytes_of_log_neither_block_the_server_nor_the_error(app_file):
@@ -167,7 +167,7 @@ def test_infinite_loop_in_a_handler_times_out_the_request_not_the_notebook(app_f
     started = time.monotonic()
     with pytest.raises(requests.exceptions.Timeout):
         server.get("/", timeout=1)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
     server.stop()  # a process spinning in a loop still stops
     assert not server.alive()
 
@@ -239,7 +239,7 @@ def test_stop_kills_children_that_ignore_sigterm(tmp_path):
     child = int(servers.log_tail(server.log_path).split()[0])
     started = time.monotonic()
     server.stop(timeout=1)
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 15
     assert gone(child) and gone(server.process.pid)
 
 
@@ -281,7 +281,7 @@ def test_connect_gives_a_raw_socket_and_wait_for_log_waits_for_a_line(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError, match="did not show 'never logged' within 0.3 s"):
         server.wait_for_log("never logged", timeout=0.3)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
     server.stop()
     with pytest.raises(ServerError, match="connecting to hello_wsgi: the connection was refused"):
         server.connect()
