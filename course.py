@@ -8,7 +8,9 @@
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
     python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
-    python3 course.py repeat [N] [NOTEBOOK ...]  # nbval N times in a row (default 20, lessons 00-04)
+    python3 course.py repeat [RUNS] [PATH ...]  # nbval RUNS times in a row (default 20, lessons 00-04);
+                                # --load N: N busy loops compete for the cores; --all: every lesson,
+                                # solution and the wrong-answer table
     python3 course.py guide     # instructors: the instructor guide, in build/guide/ (.md and .html)
     python3 course.py slides NN # instructors: lesson NN as offline Reveal.js slides, in build/slides/
     python3 course.py bench     # launch-time and notebook-time benchmark

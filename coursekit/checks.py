@@ -23,16 +23,20 @@ from pathlib import Path
 
 import requests
 
+from coursekit import servers
 from coursekit.deadlines import TimeLimit, deadline
 from coursekit.explain import connection_problem
 from coursekit.inprocess import Headers
 from coursekit.servers import ServerError, launch, log_tail
 
 EXERCISES = {}  # "0.1" -> function(checks, *student_objects)
-PART_SECONDS = 6  # a part's deadline; each request in it has a shorter one of its own
+# A part's deadline: wide, since several requests on a busy classroom host may each take seconds,
+# and each request in it has a shorter deadline of its own, whose message is the clearer one.
+PART_SECONDS = 15
 # launch()'s own deadline, as long as its default (a classroom host under load can take seconds to
-# start Python), and shorter than the part's, so that launch()'s message is the one seen.
-LAUNCH_SECONDS = 15
+# start Python, more to migrate a database on start), and shorter than the part's, so that
+# launch()'s message is the one seen.
+LAUNCH_SECONDS = servers.LAUNCH_SECONDS
 LOG_LINES = 12
 WIRE_BYTES = 300  # how much of a raw answer a failure shows
 HERE = Path(__file__).resolve().parent

@@ -247,32 +247,81 @@ def setup_and_sections(notebook):
     return setup, parts
 
 
+REPEAT_USAGE = """usage: course.py repeat [--load N] [--all] [RUNS] [PATH ...]
+  RUNS       how many runs in a row (default 20)
+  PATH       notebooks or test files to run (default: lessons 00-04)
+  --all      every lesson, every solution and the wrong-answer table (tests/test_wrong_answers.py)
+  --load N   N busy loops compete for the cores during each run (pytest --load N)"""
+REPEAT_SECONDS = 3600  # one run of everything, loaded, takes well under this
+
+
+def repeat_arguments(argv):
+    """(runs, load, paths) from repeat's command line; ValueError says what is wrong."""
+    runs, load, paths, everything = 20, 0, [], False
+    argv = list(argv)
+    while argv:
+        arg = argv.pop(0)
+        if arg == "--load":
+            if not argv or not argv[0].isdigit():
+                raise ValueError("--load needs a number of busy loops, such as --load 2")
+            load = int(argv.pop(0))
+        elif arg == "--all":
+            everything = True
+        elif arg.isdigit():
+            runs = int(arg)
+        elif arg.startswith("-"):
+            raise ValueError(f"unknown option {arg}")
+        else:
+            paths.append(arg)
+    if everything:
+        paths += [str(p.relative_to(ROOT)) for p in sorted(
+            [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")])]
+        paths.append("tests/test_wrong_answers.py")
+    if not paths:
+        paths = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/0[0-4]-*.ipynb"))
+    return runs, load, paths
+
+
 def repeat(argv) -> int:
-    """Run nbval on notebooks RUNS times in a row (default: lessons 00-04, 20 runs) and count the
-    runs whose outputs all matched the stored ones: an output that depends on timing shows up here."""
+    """Run nbval on notebooks (and any test files named) RUNS times in a row, with --load N busy
+    loops competing for the cores, and count the runs whose outputs all matched the stored ones:
+    an output or a check that depends on timing shows up here."""
+    import signal
     import subprocess
 
-    runs = int(argv[0]) if argv and argv[0].isdigit() else 20
-    paths = [a for a in argv if not a.isdigit()] or sorted(
-        str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/0[0-4]-*.ipynb"))
+    try:
+        runs, load, paths = repeat_arguments(argv)
+    except ValueError as error:
+        print(f"{error}\n{REPEAT_USAGE}")
+        return 2
+    # One test file from tests/ makes pytest load tests/conftest.py, whose kernels talk over Unix
+    # sockets (TCP kernels can lose their ports to the servers' connections: "Kernel died"), and
+    # which starts the --load busy loops.
+    command = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-n", "2",
+               "--load", str(load), "tests/test_links.py", *paths]
     failed = []
     for run in range(1, runs + 1):
-        # One test file from tests/ makes pytest load tests/conftest.py, whose kernels talk over Unix
-        # sockets: TCP kernels can lose their ports to the servers' connections ("Kernel died").
-        done = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
-                               "-n", "2", "tests/test_links.py", *paths], cwd=ROOT, capture_output=True, text=True,
-                              timeout=1200)
-        summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+        # pytest leads a process group of its own, so a run that overstays is stopped whole.
+        pytest = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, start_new_session=True)
+        try:
+            output, _ = pytest.communicate(timeout=REPEAT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(pytest.pid, signal.SIGKILL)
+            output, _ = pytest.communicate()
+            output += f"\n(stopped: the run took more than {REPEAT_SECONDS} s)"
+        summary = (output.strip().splitlines() or ["(no output)"])[-1]
         print(f"run {run}/{runs}: {summary}", flush=True)
-        if done.returncode != 0:
+        if pytest.returncode != 0:
             failed.append(run)
             log = ROOT / "build" / f"repeat-run-{run}.log"  # the whole pytest report, to read later
             log.parent.mkdir(exist_ok=True)
-            log.write_text(done.stdout + done.stderr)
-            print("\n".join(line for line in done.stdout.splitlines()
+            log.write_text(output)
+            print("\n".join(line for line in output.splitlines()
                             if line.startswith(("FAILED", "ERROR"))) + f"\n  (full report: {log})")
+    loaded = f", with {load} busy loop(s) competing for the cores" if load else ""
     print(f"{runs - len(failed)} of {runs} runs matched the stored outputs in every cell of {len(paths)} "
-          "notebook(s).")
+          f"notebook(s) and test file(s){loaded}.")
     return 1 if failed else 0
 
 

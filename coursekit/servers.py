@@ -30,6 +30,11 @@ from coursekit.watchdog import LOG_DROPPED, TOKEN, stop_servers
 HERE = Path(__file__).resolve().parent
 RUNNER = ("{runner}", "{kind}", "{file}", "{app}", "{port}")  # coursekit/run.py serves the app
 LOG_TAIL_LINES = 25
+# Deadlines: waits on events (an answer, a log line), so only a failure takes this long. They are
+# wide because a classroom host under load can take seconds to start Python or answer a request.
+LAUNCH_SECONDS = 30
+REQUEST_SECONDS = 10
+LOG_SECONDS = 15
 _running: dict[str, Server] = {}  # name -> Server, for this kernel
 _watchdog = None
 _watchdog_lock = threading.Lock()  # launches may come from several threads
@@ -116,7 +121,7 @@ class Server:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def connect(self, timeout: float = 5) -> socket.socket:
+    def connect(self, timeout: float = REQUEST_SECONDS) -> socket.socket:
         """A raw TCP connection to the server, every read and write with a deadline of `timeout` s."""
         try:
             return socket.create_connection((HOST, self.port), timeout=timeout)
@@ -131,7 +136,7 @@ class Server:
         """POST to a path on this server, with a deadline; returns a requests.Response."""
         return self.request("POST", path, **kwargs)
 
-    def request(self, method: str, path: str = "/", timeout: float = 5, **kwargs):
+    def request(self, method: str, path: str = "/", timeout: float = REQUEST_SECONDS, **kwargs):
         """Any request, with a deadline; a failure raises RequestFailed, explained in words."""
         import requests  # imported here so that `import coursekit.servers` stays quick
 
@@ -141,7 +146,7 @@ class Server:
         except failures as error:
             raise explained(error, f"{method} {path} on {self.name}", log_tail(self.log_path)) from None
 
-    def wait_for_log(self, text: str, timeout: float = 5) -> str:
+    def wait_for_log(self, text: str, timeout: float = LOG_SECONDS) -> str:
         """Wait until the log shows `text` and return the line holding it (servers log after acting)."""
         deadline = time.monotonic() + timeout
         pause = 0.002
@@ -165,20 +170,21 @@ class Server:
         """Stop every process of the server (SIGTERM, then SIGKILL after `timeout` s) and wait until
         they are gone; only then is it forgotten, so an interrupted stop() leaves nothing unguarded."""
         left = stop_servers([(self.process.pid, self.token)], grace=timeout)
-        self.process.poll()  # reap the leader
         if left:
+            self.process.poll()
             pids = ", ".join(str(p.pid) for p in left)
             raise ServerError(f"{self.name}: processes {pids} still run after SIGKILL (stuck in the "
                               "kernel of the OS?). The watchdog will keep trying when this kernel exits.")
+        _reap(self.process)
         _forget(self)
-        holder = who_listens(self.port)
+        holder = _foreign_holder(self.port)
         if holder:
             raise ServerError(f"{self.name} has stopped, but port {self.port} still answers: {holder} "
                               "listens on it. That process is not part of this server; stop it yourself.")
 
 
 def launch(path: str | Path, kind: str = "script", app: str = "app", name: str | None = None,
-           timeout: float = 15, args: list[str] | tuple = (), env: dict[str, str] | None = None,
+           timeout: float = LAUNCH_SECONDS, args: list[str] | tuple = (), env: dict[str, str] | None = None,
            quiet: bool = False) -> Server:
     """Start the server in `path` on a free loopback port and return it once it answers.
 
@@ -234,7 +240,10 @@ def stop_all(timeout: float = 5) -> None:
     servers = list(_running.values())
     left = servers and stop_servers([(s.process.pid, s.token) for s in servers], grace=timeout)
     for server in servers:
-        server.process.poll()
+        if left:
+            server.process.poll()
+        else:
+            _reap(server.process)
     if left:  # sort out which server is stuck, and say so
         for server in servers:
             server.stop(timeout=0.5)
@@ -243,7 +252,11 @@ def stop_all(timeout: float = 5) -> None:
     with _watchdog_lock:
         if not _running and _watchdog is not None:  # nothing left to guard: let it exit too
             _watchdog.stdin.close()
-            _watchdog.wait(5)
+            try:
+                _watchdog.wait(30)  # it exits as soon as it reads the end of its input
+            except subprocess.TimeoutExpired:
+                _watchdog.kill()
+                _watchdog.wait()
             _watchdog = None
 
 
@@ -251,6 +264,32 @@ def also_on_stop_all(stop):
     """Have stop_all() call `stop` too (once registered, always called)."""
     if stop not in _also_stop:
         _also_stop.append(stop)
+
+
+def _reap(process, seconds=5):
+    """Collect the exit status of a leader whose every thread has exited (so waiting is quick), so that
+    no Popen is left behind to warn 'subprocess is still running'."""
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+PORT_RELEASE_SECONDS = 10  # a margin: the port closes as the last process holding it exits
+
+
+def _foreign_holder(port):
+    """Who still listens on the port of a server whose processes have all exited ('' once none does).
+    A holder that has a pid is someone else's, said at once; one that cannot be named gets a few
+    seconds first, as the OS may take a moment to close what an exiting process held."""
+    deadline = time.monotonic() + PORT_RELEASE_SECONDS
+    pause = 0.005
+    while True:
+        holder = who_listens(port)
+        if not holder or holder.startswith("pid ") or time.monotonic() >= deadline:
+            return holder
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _stop_at_exit():

@@ -17,14 +17,36 @@ TOKEN = "COURSEKIT_SERVER_ID"  # every process of a server inherits this from it
 LOG_CAP = 4_000_000  # bytes a log may reach before its oldest lines are dropped
 LOG_KEEP = 1_000_000  # bytes of its newest lines kept when that happens
 LOG_DROPPED = "[coursekit: older lines of this log were dropped; it is capped at 4 MB]\n"
+KILL_SECONDS = 10  # after SIGKILL, the wait for every thread to exit (quick, unless the host is busy)
 
 
 def alive(proc):
-    """A zombie has exited: only its parent's bookkeeping is left (and may never be done)."""
+    """Does any thread of this process still run? A zombie has exited: only its parent's bookkeeping
+    is left (and may never be done). But Linux shows a process as a zombie as soon as its main
+    thread has exited, while its other threads may still be exiting and holding its sockets."""
     try:
-        return proc.status() != psutil.STATUS_ZOMBIE
+        if proc.status() != psutil.STATUS_ZOMBIE:
+            return True
     except psutil.Error:
         return False
+    return threads_running(proc.pid)
+
+
+def threads_running(pid):
+    """True while a thread of `pid` other than an exited one is left (Linux; elsewhere, False)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/stat", "rb") as f:
+                state = f.read().rpartition(b")")[2].split()[0]  # the field after "(name)"
+        except (OSError, IndexError):
+            continue  # that thread has just gone
+        if state not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def members(leaders, tokens):
@@ -58,7 +80,7 @@ def stop_servers(servers, grace=3.0):
         return []
     leaders, tokens = {pid for pid, _ in servers}, {token for _, token in servers if token}
     found = members(leaders, tokens)
-    for deadline, hard in ((grace, False), (3.0, True)):
+    for deadline, hard in ((grace, False), (KILL_SECONDS, True)):
         for proc in list(found.values()):
             try:
                 proc.kill() if hard else proc.terminate()

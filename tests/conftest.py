@@ -1,6 +1,8 @@
 """Shared fixtures, and the guard that fails the run if any server outlives the test suite."""
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -39,12 +41,46 @@ class IPCKernelManager(KernelManager):
         return str(folder / f"kernel-{uuid.uuid4().hex[:12]}")
 
 
+# A busy loop that also ends soon after pytest does, even if pytest is killed: run it with the
+# starter's pid as its argument (not read with getppid() at its start: its parent may be gone already).
+BUSY_LOOP = """
+import os, sys
+parent = int(sys.argv[1])
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
+_busy = []  # the --load processes, started by the controller only
+
+
+def pytest_addoption(parser):
+    parser.addoption("--load", type=int, default=0, metavar="N",
+                     help="run N busy loops for the whole session, so that the suite meets a busy "
+                          "machine, as on a classroom host (CI's loaded pass uses 2)")
+
+
 def pytest_configure(config):
     # Every process the suite starts (kernels, servers, their workers) inherits this mark, so the
     # guard below can find any that survive. xdist workers inherit the controller's value.
     os.environ.setdefault(RUN_ID, uuid.uuid4().hex)
     if os.name != "nt":
         nbval.kernel.KernelManager = IPCKernelManager  # nbval starts its kernels through this name
+    if not hasattr(config, "workerinput"):
+        env = {k: v for k, v in os.environ.items() if k != RUN_ID}  # not the leak guard's business
+        _busy.extend(subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(os.getpid())], env=env)
+                     for _ in range(config.getoption("load")))
+
+
+def stop_load():
+    """End the --load busy loops and reap them."""
+    while _busy:
+        loop = _busy.pop()
+        loop.kill()
+        loop.wait()
+
+
+def pytest_unconfigure(config):
+    stop_load()  # also when the session was interrupted
 
 
 def survivors(run_id, exclude=()):
@@ -63,17 +99,24 @@ def survivors(run_id, exclude=()):
 
 def xdist_workers(controller):
     """pytest-xdist's worker processes, which may still be exiting when the session finishes."""
-    return {child.pid for child in controller.children()
-            if XDIST_WORKER in " ".join(child.cmdline())}
+    found = set()
+    for child in controller.children():
+        try:
+            if XDIST_WORKER in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:  # exited (or a zombie) meanwhile: not a worker to spare
+            pass
+    return found
 
 
 def pytest_sessionfinish(session, exitstatus):
     """After the whole suite, nothing it started may still run (checked on the controller only)."""
     if hasattr(session.config, "workerinput"):
         return
+    stop_load()
     me = psutil.Process()
     ours = {me.pid, *(p.pid for p in me.parents()), *xdist_workers(me)}
-    deadline = time.monotonic() + 15  # watchdogs need a moment after kernels are killed
+    deadline = time.monotonic() + 30  # watchdogs need a moment after kernels are killed
     left = survivors(os.environ[RUN_ID], ours)
     while left and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -29,7 +29,7 @@ KINDS = [
 ]
 
 
-def children(pid, count, timeout=10):
+def children(pid, count, timeout=30):
     """The process's descendants, once there are `count` (a gunicorn master answers before it has
     forked every worker)."""
     deadline = time.monotonic() + timeout
@@ -40,7 +40,7 @@ def children(pid, count, timeout=10):
     return found
 
 
-def gone(pid, timeout=10):
+def gone(pid, timeout=30):
     """True once the process has exited (or is a zombie nobody has reaped yet)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -123,9 +123,9 @@ def test_relaunching_the_same_name_restarts_cleanly(app_file):
 def test_syntax_error_is_reported_with_the_students_traceback(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError) as error:
-        launch(app_file("broken_syntax.py"), "wsgiref", timeout=10)
+        launch(app_file("broken_syntax.py"), "wsgiref", timeout=60)
     message = str(error.value)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20, "named when the server exited, not at the deadline"
     assert "exited with code 1" in message
     assert 'File "broken_syntax.py", line 2' in message and "SyntaxError" in message
     assert "run.py" not in message  # the toolkit's own frames are hidden from the student
@@ -140,7 +140,7 @@ def test_server_that_never_binds_fails_within_the_deadline(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError, match="did not answer on port") as error:
         launch(app_file("never_binds.py"), "script", timeout=1.5)
-    assert 1.5 <= time.monotonic() - started < 8
+    assert 1.5 <= time.monotonic() - started < 15
     assert "starting, but never listening" in str(error.value)
     assert servers.running() == []
 
@@ -148,10 +148,10 @@ def test_server_that_never_binds_fails_within_the_deadline(app_file):
 def test_server_on_the_wrong_port_is_told_which_port_to_use_at_once(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError) as error:
-        launch(app_file("wrong_port.py"), "script", timeout=20)
+        launch(app_file("wrong_port.py"), "script", timeout=60)
     message = str(error.value)
     assert "wrong_port is listening on port" in message and "PORT environment variable" in message
-    assert time.monotonic() - started < 8, "named long before the 20 s deadline"
+    assert time.monotonic() - started < 20, "named long before the 60 s deadline"
 
 
 def test_megabytes_of_log_neither_block_the_server_nor_the_error(app_file):
@@ -167,7 +167,7 @@ def test_infinite_loop_in_a_handler_times_out_the_request_not_the_notebook(app_f
     started = time.monotonic()
     with pytest.raises(requests.exceptions.Timeout):
         server.get("/", timeout=1)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
     server.stop()  # a process spinning in a loop still stops
     assert not server.alive()
 
@@ -239,7 +239,7 @@ def test_stop_kills_children_that_ignore_sigterm(tmp_path):
     child = int(servers.log_tail(server.log_path).split()[0])
     started = time.monotonic()
     server.stop(timeout=1)
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 15
     assert gone(child) and gone(server.process.pid)
 
 
@@ -281,7 +281,7 @@ def test_connect_gives_a_raw_socket_and_wait_for_log_waits_for_a_line(app_file):
     started = time.monotonic()
     with pytest.raises(ServerError, match="did not show 'never logged' within 0.3 s"):
         server.wait_for_log("never logged", timeout=0.3)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
     server.stop()
     with pytest.raises(ServerError, match="connecting to hello_wsgi: the connection was refused"):
         server.connect()
@@ -358,3 +358,56 @@ def test_a_request_failure_explained_by_a_handle_reads_the_same_in_a_check(app_f
         server.get("/")
     assert connection_problem(error.value) == error.value.explanation
     assert "was refused" in error.value.explanation
+
+
+LINGERING_THREAD = """
+import ctypes, os, signal, socket, threading, time
+server = socket.create_server(("127.0.0.1", int(os.environ["PORT"])))
+
+def close_slowly():
+    time.sleep(3)  # a server thread finishing its work, the socket still open
+    os._exit(0)
+
+def finish(signum, frame):  # the main thread ends now; Linux then shows the process as a zombie
+    threading.Thread(target=close_slowly).start()
+    ctypes.CDLL(None).pthread_exit(None)
+
+signal.signal(signal.SIGTERM, finish)
+while True:
+    server.accept()[0].close()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's zombie main thread")
+def test_stop_waits_for_the_servers_own_threads_before_judging_its_port(tmp_path):
+    """On a busy machine a threaded server's main thread may exit well before its other threads: it
+    shows as a zombie while they still hold the port. Neither a foreign process nor a stray Popen."""
+    (tmp_path / "lingering.py").write_text(LINGERING_THREAD)
+    server = launch(tmp_path / "lingering.py", "script", quiet=True)
+    server.stop()  # not: "port N still answers: a process this account cannot see listens on it"
+    assert not port_is_listening(server.port)
+    assert server.process.returncode == 0, "the leader was not reaped: Popen.__del__ would warn"
+
+
+CHILD_HOLDS_THE_PORT = """
+import os, signal, socket, subprocess, sys
+server = socket.create_server(("127.0.0.1", int(os.environ["PORT"])))
+child = subprocess.Popen([sys.executable, "-c", '''
+import signal, socket, sys, time
+held = socket.socket(fileno=int(sys.argv[1]))
+signal.signal(signal.SIGTERM, lambda *_: (time.sleep(2), sys.exit(0)))  # finishing its work
+print("child ready", flush=True)
+signal.pause()
+''', str(server.fileno())], pass_fds=[server.fileno()])
+while True:
+    server.accept()[0].close()
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_stop_waits_for_a_child_that_keeps_the_port_after_its_leader_exits(tmp_path):
+    (tmp_path / "parent.py").write_text(CHILD_HOLDS_THE_PORT)
+    server = launch(tmp_path / "parent.py", "script", quiet=True)
+    server.wait_for_log("child ready", timeout=30)
+    server.stop()  # the leader dies at once; its child holds the port two seconds more
+    assert not port_is_listening(server.port)

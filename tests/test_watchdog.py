@@ -38,13 +38,44 @@ def test_a_zombie_counts_as_stopped():
         child.stdout.close()
 
 
+MAIN_THREAD_EXITS_FIRST = """
+import ctypes, sys, threading
+def wait_for_a_line():
+    sys.stdin.readline()
+threading.Thread(target=wait_for_a_line).start()
+print("ready", flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's zombie main thread")
+def test_a_zombie_whose_other_threads_still_run_counts_as_alive():
+    """Linux shows a process whose main thread has exited as a zombie; its other threads (and the
+    sockets they hold) are still there until they exit too."""
+    proc = started(MAIN_THREAD_EXITS_FIRST, stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        assert watchdog.alive(psutil.Process(proc.pid))
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        proc.wait(30)  # the whole process has exited, and is reaped
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+
 def test_stop_servers_reaches_a_child_that_left_the_group_and_forces_what_ignores_sigterm():
     env = dict(os.environ, **{watchdog.TOKEN: "token-under-test"})
     leader = started(IGNORES_SIGTERM, env=env)
     escaped = started(IGNORES_SIGTERM, env=env)  # its own session, not the leader's child
     try:
         assert stop_servers([(leader.pid, "token-under-test")], grace=0.5) == []
-        assert leader.wait(5) == -signal.SIGKILL and escaped.wait(5) == -signal.SIGKILL
+        assert leader.wait(30) == -signal.SIGKILL and escaped.wait(30) == -signal.SIGKILL
     finally:
         for proc in (leader, escaped):
             proc.kill()
@@ -75,7 +106,7 @@ def test_when_its_input_closes_the_watchdog_stops_every_server_at_once(tmp_path)
             guard.stdin.write(f"add {proc.pid} - {tmp_path / 'a log.log'}\n".encode())
         guard.stdin.write(f"del {polite[0].pid}\n".encode())
         guard.stdin.close()  # what the OS does when the kernel dies
-        assert guard.wait(15) == 0
+        assert guard.wait(30) == 0
         assert polite[0].poll() is None, "a server the kernel stopped itself is not the watchdog's"
         assert all(p.poll() is not None for p in polite[1:] + [stubborn])
     finally:

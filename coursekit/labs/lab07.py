@@ -22,13 +22,19 @@ from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 APP = "apps/bookmarks_aiohttp.py"
 STORE = "apps/bookmarks_store.py"
 FACTORY = "create_app"
-WS_SECONDS = 5
+WS_SECONDS = 10  # for a chat message: a valid room answers in milliseconds, a busy host in seconds
+# Holding a query open: how long the check waits for a request to reach its SELECT, and how long
+# /health may take meanwhile. The query is held until the check lets go (GATE_SECONDS at most, in
+# case the check itself dies), so a blocked loop never answers /health, however long it is given.
+REACH_SECONDS = 15
+HEALTH_SECONDS = 10
+GATE_SECONDS = 60
 # Calls that block the thread they run in; in a coroutine that thread is the event loop's.
 BLOCKING = {("time", "sleep"), ("requests", "get"), ("requests", "post"), ("requests", "request")}
 BLOCKING_MODULES = {"sqlite3", "store", "bookmarks_store"}
 # A stand-in for sqlite3.connect, loaded through sitecustomize: while the file "hold" exists, a
 # SELECT waits for it to go, so the check can see whether the server still answers meanwhile.
-GATE = '''
+GATE = f'''
 import os, sqlite3, time
 from pathlib import Path
 
@@ -39,7 +45,7 @@ class _Gated(sqlite3.Connection):
     def execute(self, sql, *args):
         if (_gate / "hold").exists() and sql.lstrip().upper().startswith("SELECT"):
             (_gate / "entered").touch()
-            deadline = time.monotonic() + 8
+            deadline = time.monotonic() + {GATE_SECONDS}
             while (_gate / "hold").exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
         return super().execute(sql, *args)
@@ -98,29 +104,30 @@ def loop_stays_free(t):
     server, *_ = serve(t, {"COURSEKIT_DB_GATE": str(gate), "PYTHONPATH": path})
     (gate / "hold").touch()
     slow = {}
-    waiting = threading.Thread(target=lambda: slow.update(r=server.get("/api/bookmarks", timeout=15)),
+    waiting = threading.Thread(target=lambda: slow.update(r=server.get("/api/bookmarks", timeout=GATE_SECONDS)),
                                daemon=True)
     try:
         waiting.start()
         with t.part("a request is inside a database query (the check holds the query open)",
                     hint="Open the database with sqlite3.connect(...) in bookmarks_store.py and run "
-                         "queries with execute(), as the given code does."):
-            deadline = time.monotonic() + 5
+                         "queries with execute(), as the given code does.", seconds=REACH_SECONDS + 5):
+            deadline = time.monotonic() + REACH_SECONDS
             while not (gate / "entered").exists() and time.monotonic() < deadline:
                 time.sleep(0.02)
             t.expect((gate / "entered").exists(), "GET /api/bookmarks to reach a SELECT",
-                     "no SELECT within 5 s")
+                     f"no SELECT within {REACH_SECONDS} s")
         with t.part("meanwhile the server still answers GET /health: the query does not block the loop",
                     hint="Call the store with await asyncio.to_thread(...): a plain call runs SQLite on "
-                         "the event loop's own thread, and every other request waits for it."):
+                         "the event loop's own thread, and every other request waits for it.",
+                    seconds=HEALTH_SECONDS + 5):
             try:
-                answered = server.get("/health", timeout=2).status_code
+                answered = server.get("/health", timeout=HEALTH_SECONDS).status_code
             except requests.Timeout:
-                answered = "no answer within 2 s (the event loop was blocked)"
+                answered = f"no answer within {HEALTH_SECONDS} s (the event loop was blocked)"
             t.expect(answered == 200, "200 while the other request waits in SQLite", answered)
     finally:
         (gate / "hold").unlink(missing_ok=True)
-        waiting.join(15)
+        waiting.join(GATE_SECONDS)
     with t.part("the held request finishes once the query goes on"):
         response = slow.get("r")
         t.expect(response is not None and response.status_code == 200, "200",
@@ -336,11 +343,20 @@ def chat_room(t):
 # 7.7: a concurrent client, measured by a small aiohttp server that counts what it sees.
 
 
-class CountingServer:
-    """An aiohttp server on its own loop in a thread: counts requests in flight and connections."""
+OVERLAP_SECONDS = 3  # how long the first request is held for a second one to come alongside
 
-    def __init__(self, pause=0.2):  # long enough for requests to overlap on a loaded machine
+
+class CountingServer:
+    """An aiohttp server on its own loop in a thread: counts requests in flight and connections.
+
+    Requests are held until a second one is in flight, so that a client that sends several at once
+    is seen doing so however busy the machine; a client that sends one at a time is found out once
+    (OVERLAP_SECONDS), after which nothing is held. Each answer then takes `pause` s, so that a
+    client with no limit shows more requests in flight than it may."""
+
+    def __init__(self, pause=0.2):
         self.pause, self.in_flight, self.most, self.peers = pause, 0, 0, set()
+        self.overlap, self.one_at_a_time = None, False
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -351,8 +367,18 @@ class CountingServer:
         self.peers.add(request.transport.get_extra_info("peername"))
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
+        if self.in_flight > 1:
+            self.overlap.set()
         try:
-            await asyncio.sleep(60 if request.match_info["n"] == "never" else self.pause)
+            if request.match_info["n"] == "never":
+                await asyncio.sleep(60)
+            elif not self.one_at_a_time:
+                try:
+                    await asyncio.wait_for(self.overlap.wait(), OVERLAP_SECONDS)
+                except TimeoutError:
+                    self.one_at_a_time = True
+                else:
+                    await asyncio.sleep(self.pause)
         finally:
             self.in_flight -= 1
         return web.json_response({"page": request.match_info["n"]})
@@ -361,6 +387,7 @@ class CountingServer:
         from aiohttp import web
 
         asyncio.set_event_loop(self.loop)
+        self.overlap = asyncio.Event()
         app = web.Application()
         app.router.add_get("/pages/{n}", self.page)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
