@@ -24,6 +24,7 @@ Set-up is idempotent: a second run reinstalls nothing unless a lock changed.
 You work on the labs in my-labs/: your own copies, made once and never overwritten, which git
 ignores, so `git pull` brings course updates without touching your answers.
 """
+import contextlib
 import hashlib
 import os
 import shutil
@@ -44,11 +45,11 @@ LOCKS = {
     "maintainer": ROOT / "requirements-maintainer.txt",  # + tests, test hub, browser, slides
 }
 LOCK = LOCKS["student"]
-# What each command installs before it runs; `reset` and `update` need no environment.
+# What each command installs before it runs; `reset`, `update` and `lock` need no environment.
 # `guide`, `grade` and `checkpoint` serve instructors but import only what the student lock holds.
 NEEDS = {
     "start": "student", "labs": "student", "minutes": "student", "guide": "student",
-    "grade": "student", "checkpoint": "student", "lock": "student",
+    "grade": "student", "checkpoint": "student",
     "test": "maintainer", "repeat": "maintainer", "bench": "maintainer", "slides": "maintainer",
     # Stored outputs are made in the environment that compares them (nbval under `test`).
     "refresh": "maintainer",
@@ -61,10 +62,10 @@ CONFIRM_SECONDS = 5  # JupyterLab waits 5 s for an answer to "Shut down this Jup
 STOP_GRACE_SECONDS = 20  # after a second Ctrl+C, JupyterLab's own shutdown gets this long
 
 
-def venv_python():
+def venv_python(env=VENV):
     if os.name == "nt":
-        return VENV / "Scripts" / "python.exe"
-    return VENV / "bin" / "python"
+        return Path(env) / "Scripts" / "python.exe"
+    return Path(env) / "bin" / "python"
 
 
 def run(*args, **kwargs):
@@ -91,11 +92,32 @@ def installed_level():
     return None  # no .venv yet, or one stamped before there were two locks
 
 
-def pinned(name):
-    for line in LOCK.read_text().splitlines():
+def pinned(name, lock_file=LOCKS["maintainer"]):
+    for line in lock_file.read_text().splitlines():
         if line.lower().startswith(name + "=="):
             return line.strip()
-    raise SystemExit(f"{name} is not pinned in {LOCK.name}")
+    raise SystemExit(f"{name} is not pinned in {lock_file.name}")
+
+
+@contextlib.contextmanager
+def installer():
+    """The Python of a throwaway environment holding pip and uv, which install .venv from outside:
+    the tools that build the course environment take no room in it (uv, pip, setuptools: ~60 MB)."""
+    with tempfile.TemporaryDirectory(prefix="course-installer-") as scratch:
+        venv.EnvBuilder(with_pip=True).create(scratch)
+        tool = venv_python(scratch)
+        run(tool, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pinned("uv"))
+        yield tool
+
+
+def compile_bytecode(py):
+    """Compile the installed packages once, so that no kernel or server pays for it at start-up,
+    not even where PYTHONDONTWRITEBYTECODE is set. Packages' own test suites are left out (~14 MB).
+    Like uv's --compile-bytecode, files that do not compile (none are imported) are passed over."""
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    print(f"+ {py} -m compileall (every package in {site}, but not their tests)", flush=True)
+    subprocess.run([str(py), "-m", "compileall", "-qq", "-j", "0", "-x", r"[/\\]tests[/\\]", site])
 
 
 def setup(need="student"):
@@ -114,19 +136,21 @@ def setup(need="student"):
     lock_file = LOCKS[level]
     if not venv_python().exists():
         print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=False).create(VENV)  # pip and uv stay outside it: installer()
     py = venv_python()
-    # uv installs the ~150 locked packages in seconds; pip is the fallback if uv cannot be had.
-    try:
-        run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pinned("uv"))
-        # editable_mode=compat puts a plain path in a .pth file: no import hook that every
-        # Python process (kernels, servers) would pay for at start-up.
-        run(py, "-m", "uv", "pip", "install", "--quiet", "--python", py, "--no-deps",
-            "--compile-bytecode", "-r", lock_file, "-e", ROOT, "-C", "editable_mode=compat")
-    except subprocess.CalledProcessError:
-        print("uv failed; installing with pip instead (slower).", flush=True)
-        run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-            "-r", lock_file, "-e", ROOT, "--config-settings", "editable_mode=compat")
+    with installer() as tool:
+        # uv installs the ~150 locked packages in seconds; pip is the fallback if uv fails.
+        try:
+            # editable_mode=compat puts a plain path in a .pth file: no import hook that every
+            # Python process (kernels, servers) would pay for at start-up.
+            run(tool, "-m", "uv", "pip", "install", "--quiet", "--python", py, "--no-deps",
+                "-r", lock_file, "-e", ROOT, "-C", "editable_mode=compat")
+        except subprocess.CalledProcessError:
+            print("uv failed; installing with pip instead (slower).", flush=True)
+            run(tool, "-m", "pip", "--python", py, "install", "--quiet", "--disable-pip-version-check",
+                "--no-deps", "--no-compile", "-r", lock_file, "-e", ROOT,
+                "--config-settings", "editable_mode=compat")
+    compile_bytecode(py)
     run(py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
         "--display-name", "Python 3 (web course)")
     STAMP.write_text(wanted_stamp(level))
@@ -143,7 +167,7 @@ LOCK_HEADER = """\
 """
 
 
-def compile_lock(level, source, upgrade, *extra):
+def compile_lock(tool, level, source, upgrade, *extra):
     """Resolve `source` for every platform and write the `level` lock, sorted, with its header."""
     target = LOCKS[level]
     with tempfile.TemporaryDirectory() as scratch:
@@ -152,7 +176,7 @@ def compile_lock(level, source, upgrade, *extra):
         if target.exists() and not upgrade:
             shutil.copy2(target, out)
         subprocess.run(
-            [str(venv_python()), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
+            [str(tool), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
              "--no-annotate", "--python-version", "3.11",
              # One lock for Linux, macOS and Windows: platform-only packages carry markers (pywinpty
              # on Windows, appnope on macOS), and "fewest" keeps one version of each package for
@@ -170,10 +194,12 @@ def compile_lock(level, source, upgrade, *extra):
 def lock(upgrade=False):
     """Regenerate both locks from their .in files (maintainers only): the student lock first,
     then the maintainer lock constrained to it, so the two agree on every package they share."""
-    setup()
-    compile_lock("student", ROOT / "requirements.in", upgrade)
-    compile_lock("maintainer", ROOT / "requirements-maintainer.in", upgrade,
-                 "--constraint", str(LOCKS["student"]))
+    if sys.version_info < MIN_PYTHON:
+        raise SystemExit(f"This course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    with installer() as tool:
+        compile_lock(tool, "student", ROOT / "requirements.in", upgrade)
+        compile_lock(tool, "maintainer", ROOT / "requirements-maintainer.in", upgrade,
+                     "--constraint", str(LOCKS["student"]))
 
 
 def copy_labs(root=ROOT):
@@ -308,7 +334,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in NEEDS and command not in ("reset", "update"):
+    if command not in NEEDS and command not in ("reset", "update", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
