@@ -4,7 +4,7 @@
     python3 course.py start     # make .venv, install the pinned packages, open JupyterLab
     python3 course.py reset labs/NN   # a fresh copy of lab NN in my-labs/ (your old one is kept)
     python3 course.py update    # git pull the course; lessons you saved are kept in my-labs/ first
-    python3 course.py test      # the same set-up, then the whole test suite
+    python3 course.py test      # the maintainer set-up, then the whole test suite
     python3 course.py refresh [NOTEBOOK ...]   # re-execute notebooks in place (stored outputs)
     python3 course.py labs      # regenerate labs/ from solutions/
     python3 course.py minutes   # each notebook's stated minutes beside an estimate from its contents
@@ -16,25 +16,46 @@
     python3 course.py bench     # launch-time and notebook-time benchmark
     python3 course.py grade FOLDER    # instructors: run every student's lab in FOLDER, write grades
     python3 course.py checkpoint labs/NN N.M   # catch up: the reference answers before exercise N.M
-    python3 course.py lock      # maintainers: regenerate requirements.txt from requirements.in
+    python3 course.py lock [--upgrade]  # maintainers: regenerate both locks from their .in files
 
-Set-up is idempotent: a second run reinstalls nothing unless requirements.txt changed.
+`start` installs the student lock (requirements.txt): what the lessons and labs need. `test`,
+`refresh`, `repeat`, `bench` and `slides` install the maintainer lock (requirements-maintainer.txt),
+which adds the test suite, a test JupyterHub, the browser driver and the slide builder on top.
+An environment that has the maintainer lock keeps it: `start` after `test` installs nothing.
+Set-up is idempotent: a second run reinstalls nothing unless a lock changed.
 You work on the labs in my-labs/: your own copies, made once and never overwritten, which git
 ignores, so `git pull` brings course updates without touching your answers.
 """
+import contextlib
 import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-LOCK = ROOT / "requirements.txt"
+# The two locks, smallest first. Each one holds every pin of the one before it, at the same
+# version (tests/test_environment.py), so installing a later lock over an earlier one only adds.
+LOCKS = {
+    "student": ROOT / "requirements.txt",  # the lessons and labs; also Binder and environment.yml
+    "maintainer": ROOT / "requirements-maintainer.txt",  # + tests, test hub, browser, slides
+}
+LOCK = LOCKS["student"]
+# What each command installs before it runs; `reset`, `update` and `lock` need no environment.
+# `guide`, `grade` and `checkpoint` serve instructors but import only what the student lock holds.
+NEEDS = {
+    "start": "student", "labs": "student", "minutes": "student", "guide": "student",
+    "grade": "student", "checkpoint": "student",
+    "test": "maintainer", "repeat": "maintainer", "bench": "maintainer", "slides": "maintainer",
+    # Stored outputs are made in the environment that compares them (nbval under `test`).
+    "refresh": "maintainer",
+}
 STAMP = VENV / "course-installed.txt"
 FIRST_NOTEBOOK = "notebooks/00-welcome.ipynb"
 MY_LABS = "my-labs"  # the student's own copies of labs/, git-ignored
@@ -43,10 +64,10 @@ CONFIRM_SECONDS = 5  # JupyterLab waits 5 s for an answer to "Shut down this Jup
 STOP_GRACE_SECONDS = 20  # after a second Ctrl+C, JupyterLab's own shutdown gets this long
 
 
-def venv_python():
+def venv_python(env=VENV):
     if os.name == "nt":
-        return VENV / "Scripts" / "python.exe"
-    return VENV / "bin" / "python"
+        return Path(env) / "Scripts" / "python.exe"
+    return Path(env) / "bin" / "python"
 
 
 def run(*args, **kwargs):
@@ -54,59 +75,133 @@ def run(*args, **kwargs):
     return subprocess.run([str(a) for a in args], check=True, **kwargs)
 
 
-def wanted_stamp():
-    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
-    return f"{digest} python-{sys.version_info[0]}.{sys.version_info[1]} root-{ROOT}\n"
+def wanted_stamp(level="student"):
+    """The stamp of a .venv installed from the `level` lock: that lock's file name, then a digest
+    of it and of every smaller lock (a change to any of them means a new install)."""
+    digest = hashlib.sha256()
+    for name in list(LOCKS)[:list(LOCKS).index(level) + 1]:
+        digest.update(LOCKS[name].read_bytes())
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return f"{LOCKS[level].name} {digest.hexdigest()} python-{python} root-{ROOT}\n"
 
 
-def pinned(name):
-    for line in LOCK.read_text().splitlines():
+def installed_level():
+    """The lock the .venv was last installed from ("student", "maintainer"), or None."""
+    words = STAMP.read_text().split() if STAMP.exists() else []
+    for name, path in LOCKS.items():
+        if words and words[0] == path.name:
+            return name
+    return None  # no .venv yet, or one stamped before there were two locks
+
+
+def pinned(name, lock_file=LOCKS["maintainer"]):
+    for line in lock_file.read_text().splitlines():
         if line.lower().startswith(name + "=="):
             return line.strip()
-    raise SystemExit(f"{name} is not pinned in {LOCK.name}")
+    raise SystemExit(f"{name} is not pinned in {lock_file.name}")
 
 
-def setup():
-    """Create .venv with the locked packages and the course kernel; skip what is already done."""
+@contextlib.contextmanager
+def installer():
+    """The Python of a throwaway environment holding pip and uv, which install .venv from outside:
+    the tools that build the course environment take no room in it (uv, pip, setuptools: ~60 MB)."""
+    with tempfile.TemporaryDirectory(prefix="course-installer-") as scratch:
+        venv.EnvBuilder(with_pip=True).create(scratch)
+        tool = venv_python(scratch)
+        run(tool, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pinned("uv"))
+        yield tool
+
+
+def compile_bytecode(py):
+    """Compile the installed packages once, so that no kernel or server pays for it at start-up,
+    not even where PYTHONDONTWRITEBYTECODE is set. Packages' own test suites are left out (~14 MB).
+    Like uv's --compile-bytecode, files that do not compile (none are imported) are passed over."""
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    print(f"+ {py} -m compileall (every package in {site}, but not their tests)", flush=True)
+    subprocess.run([str(py), "-m", "compileall", "-qq", "-j", "0", "-x", r"[/\\]tests[/\\]", site])
+
+
+def setup(need="student"):
+    """Create .venv with the locked packages and the course kernel; skip what is already done.
+
+    `need` names the smallest lock the command needs. A .venv that has a bigger lock keeps it
+    (a student who ran `test` once does not lose the test packages on the next `start`), and
+    is brought up to date with that bigger lock when either lock changes.
+    """
     if sys.version_info < MIN_PYTHON:
         raise SystemExit(f"This course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
-    if STAMP.exists() and STAMP.read_text() == wanted_stamp():
+    order = list(LOCKS)
+    level = max(need, installed_level() or need, key=order.index)
+    if STAMP.exists() and STAMP.read_text() == wanted_stamp(level):
         return
+    lock_file = LOCKS[level]
     if not venv_python().exists():
         print(f"Creating the virtual environment in {VENV.name}/ ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=False).create(VENV)  # pip and uv stay outside it: installer()
     py = venv_python()
-    # uv installs the ~140 locked packages in seconds; pip is the fallback if uv cannot be had.
-    try:
-        run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pinned("uv"))
-        # editable_mode=compat puts a plain path in a .pth file: no import hook that every
-        # Python process (kernels, servers) would pay for at start-up.
-        run(py, "-m", "uv", "pip", "install", "--quiet", "--python", py, "--no-deps",
-            "--compile-bytecode", "-r", LOCK, "-e", ROOT, "-C", "editable_mode=compat")
-    except subprocess.CalledProcessError:
-        print("uv failed; installing with pip instead (slower).", flush=True)
-        run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-            "-r", LOCK, "-e", ROOT, "--config-settings", "editable_mode=compat")
+    with installer() as tool:
+        # uv installs the ~150 locked packages in seconds; pip is the fallback if uv fails.
+        try:
+            # editable_mode=compat puts a plain path in a .pth file: no import hook that every
+            # Python process (kernels, servers) would pay for at start-up.
+            run(tool, "-m", "uv", "pip", "install", "--quiet", "--python", py, "--no-deps",
+                "-r", lock_file, "-e", ROOT, "-C", "editable_mode=compat")
+        except subprocess.CalledProcessError:
+            print("uv failed; installing with pip instead (slower).", flush=True)
+            run(tool, "-m", "pip", "--python", py, "install", "--quiet", "--disable-pip-version-check",
+                "--no-deps", "--no-compile", "-r", lock_file, "-e", ROOT,
+                "--config-settings", "editable_mode=compat")
+    compile_bytecode(py)
     run(py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
         "--display-name", "Python 3 (web course)")
-    STAMP.write_text(wanted_stamp())
+    STAMP.write_text(wanted_stamp(level))
 
 
-def lock():
-    """Regenerate the full lock from requirements.in (maintainers only)."""
-    setup()
-    out = subprocess.run(
-        [str(venv_python()), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
-         "--no-annotate", "--python-version", "3.11",
-         # One lock for Linux, macOS and Windows: platform-only packages carry markers (pywinpty
-         # on Windows, appnope on macOS), and "fewest" keeps one version of each package for
-         # every Python from 3.11 on rather than forking per Python version.
-         "--universal", "--fork-strategy", "fewest", str(ROOT / "requirements.in")],
-        check=True, capture_output=True, text=True).stdout
-    header = LOCK.read_text().split("\n")[:4]
-    skipped = ("lark==", "rfc3987-syntax==")
-    lines = sorted((l for l in out.splitlines() if l and not l.startswith(skipped)), key=str.lower)
-    LOCK.write_text("\n".join(header + lines) + "\n")
+# Written at the top of each lock. lark and rfc3987-syntax come with an optional extra of
+# jsonschema that adds ~2 s to every process importing nbformat (README, "For maintainers").
+LEFT_OUT = ("lark==", "rfc3987-syntax==")
+LOCK_HEADER = """\
+# Full {level} lock, generated from {source} by 'python3 course.py lock'. Do not edit by hand.
+# Installed with --no-deps, so this list is complete.{note}
+# rfc3987-syntax and lark are left out on purpose: an optional extra of jsonschema that adds ~2 s
+# to every process importing nbformat (see the maintainer notes in README.md).
+"""
+
+
+def compile_lock(tool, level, source, upgrade, *extra):
+    """Resolve `source` for every platform and write the `level` lock, sorted, with its header."""
+    target = LOCKS[level]
+    with tempfile.TemporaryDirectory() as scratch:
+        # uv keeps the versions already in the output file where it can; --upgrade drops them.
+        out = Path(scratch) / target.name
+        if target.exists() and not upgrade:
+            shutil.copy2(target, out)
+        subprocess.run(
+            [str(tool), "-m", "uv", "pip", "compile", "--quiet", "--no-header",
+             "--no-annotate", "--python-version", "3.11",
+             # One lock for Linux, macOS and Windows: platform-only packages carry markers (pywinpty
+             # on Windows, appnope on macOS), and "fewest" keeps one version of each package for
+             # every Python from 3.11 on rather than forking per Python version.
+             "--universal", "--fork-strategy", "fewest", *(["--upgrade"] if upgrade else []),
+             *extra, "-o", str(out), str(source)], check=True)
+        lines = [l for l in out.read_text().splitlines()
+                 if l and not l.startswith("#") and not l.startswith(LEFT_OUT)]
+    note = ("" if level == "student" else
+            "\n# Every pin of requirements.txt is here at the same version (compiled with it as constraints).")
+    header = LOCK_HEADER.format(level=level, source=source.name, note=note)
+    target.write_text(header + "\n".join(sorted(lines, key=str.lower)) + "\n")
+
+
+def lock(upgrade=False):
+    """Regenerate both locks from their .in files (maintainers only): the student lock first,
+    then the maintainer lock constrained to it, so the two agree on every package they share."""
+    if sys.version_info < MIN_PYTHON:
+        raise SystemExit(f"This course needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    with installer() as tool:
+        compile_lock(tool, "student", ROOT / "requirements.in", upgrade)
+        compile_lock(tool, "maintainer", ROOT / "requirements-maintainer.in", upgrade,
+                     "--constraint", str(LOCKS["student"]))
 
 
 def copy_labs(root=ROOT):
@@ -241,8 +336,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in ("start", "reset", "update", "test", "refresh", "labs", "minutes", "repeat", "bench",
-                       "lock", "guide", "slides", "grade", "checkpoint"):
+    if command not in NEEDS and command not in ("reset", "update", "lock"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -253,7 +347,13 @@ def main(argv):
         return 0
     if command == "update":
         return update()
-    setup()
+    if command == "lock":
+        if rest not in ([], ["--upgrade"]):
+            print("Usage: python3 course.py lock [--upgrade]")
+            return 2
+        lock(upgrade=bool(rest))
+        return 0
+    setup(NEEDS[command])
     if command == "start":
         for made in copy_labs():
             print(f"New lab for you: {made.relative_to(ROOT)}", flush=True)
@@ -277,10 +377,7 @@ def main(argv):
         return in_venv("-m", f"coursekit.{'grading' if command == 'grade' else 'checkpoints'}", *rest)
     if command in ("guide", "slides"):
         return in_venv("-m", f"coursekit.{command}", *rest)
-    if command == "bench":
-        return in_venv("tests/benchmark.py", *rest)
-    lock()
-    return 0
+    return in_venv("tests/benchmark.py", *rest)  # bench
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """`doctor()`: check that this environment can run the course, and say how to fix what cannot."""
 import os
+import re
 import socket
 import sys
 from importlib import metadata
@@ -11,20 +12,39 @@ from coursekit.urls import proxied
 from coursekit.watchdog import stop_servers
 
 COURSE = Path(__file__).resolve().parent.parent
-PINS = COURSE / "requirements.in"
+STUDENT_LOCK = "requirements.txt"  # course.py writes the lock it installed into the stamp below
 
 
-def pinned_packages():
-    """(name, version) for each direct dependency pinned in requirements.in."""
-    if not PINS.exists():
+def installed_lock(course=COURSE, prefix=sys.prefix):
+    """The lock this environment was installed from: the one named in .venv's stamp
+    (course-installed.txt), else the student lock (conda, Binder, a plain pip install)."""
+    stamp = Path(prefix) / "course-installed.txt"
+    words = stamp.read_text().split() if stamp.exists() else []
+    if words and words[0].startswith("requirements") and (course / words[0]).is_file():
+        return course / words[0]
+    return course / STUDENT_LOCK
+
+
+def pinned_packages(lock=None):
+    """(name, version) for each package of the lock this environment was installed from that
+    applies on this machine (its marker, such as sys_platform == 'win32', holds here)."""
+    from packaging.markers import Marker
+
+    lock = lock or installed_lock()
+    if not lock.exists():
         return []
     pairs = []
-    for line in PINS.read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = line.split("==")
+    for line in lock.read_text().splitlines():
+        pin, _, marker = line.split("#")[0].partition(";")
+        if "==" in pin and (not marker.strip() or Marker(marker).evaluate()):
+            name, version = pin.split("==")
             pairs.append((name.strip(), version.strip()))
     return pairs
+
+
+def canonical(name):
+    """A package name as pip compares them: Typing_Extensions, typing.extensions -> typing-extensions."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def guarded_kernels():
@@ -63,13 +83,12 @@ def problems(fix=False, course=COURSE):
         lines.append((False, f"Python {sys.version.split()[0]} is too old: the course needs 3.11 or "
                              "newer. Install it, then run `python3 course.py start` again."))
     wrong = []
+    have = {canonical(dist.metadata["Name"] or ""): dist.version for dist in metadata.distributions()}
     for name, version in pinned_packages():
-        try:
-            installed = metadata.version(name)
-        except metadata.PackageNotFoundError:
+        installed = have.get(canonical(name))
+        if installed is None:
             wrong.append(f"{name} is missing")
-            continue
-        if installed != version:
+        elif installed != version:
             wrong.append(f"{name} is {installed}, the course pins {version}")
     if wrong:
         lines.append((False, "Packages differ from the course's pins: " + "; ".join(wrong)

@@ -70,9 +70,16 @@ def with_speaker_notes(notebook):
     return shown
 
 
+NEEDS_MAINTAINER_LOCK = ("Slides need sphinx-revealjs, which only the maintainer lock installs. "
+                         "Run `python3 course.py slides NN`: it installs that lock first.")
+
+
 def copy_reveal(out: Path) -> Path:
     """Copy reveal.js (dist/ and the notes plugin) from the pinned sphinx-revealjs package."""
-    import sphinx_revealjs
+    try:
+        import sphinx_revealjs
+    except ModuleNotFoundError:  # a student environment: the maintainer lock has it
+        raise SystemExit(NEEDS_MAINTAINER_LOCK) from None
 
     source = Path(sphinx_revealjs.__file__).parent / "_static" / "revealjs"
     target = out / REVEAL_FOLDER

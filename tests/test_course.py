@@ -20,19 +20,71 @@ import course  # noqa: E402
 
 
 def test_second_setup_installs_nothing(monkeypatch):
-    """The suite itself runs after a set-up, so the stamp is current and nothing may be run."""
+    """The suite itself runs after a set-up, so the stamp is current and nothing may be run;
+    `start` (the student lock) on this maintainer .venv keeps what it has."""
     def refuse(*args, **kwargs):
         raise AssertionError(f"set-up ran {args} although nothing changed")
 
     monkeypatch.setattr(course, "run", refuse)
-    course.setup()
+    monkeypatch.setattr(course, "installer", refuse)
+    assert course.installed_level() == "maintainer"
+    course.setup("maintainer")
+    course.setup("student")
 
 
 def test_changed_lock_means_a_new_install(monkeypatch, tmp_path):
+    """A change to the student lock reinstalls a maintainer .venv too: it holds the student pins."""
     lock = tmp_path / "requirements.txt"
     lock.write_text(course.LOCK.read_text() + "# changed\n")
-    monkeypatch.setattr(course, "LOCK", lock)
-    assert course.wanted_stamp() != course.STAMP.read_text()
+    monkeypatch.setitem(course.LOCKS, "student", lock)
+    assert course.wanted_stamp("maintainer") != course.STAMP.read_text()
+
+
+class FakeInstall:
+    """course.setup() with the installing stubbed out: which lock each set-up installed."""
+
+    def __init__(self, monkeypatch, stamp):
+        self.installed = []
+        monkeypatch.setattr(course, "STAMP", stamp)
+        monkeypatch.setattr(course, "installer", self.installer)
+        monkeypatch.setattr(course, "compile_bytecode", lambda py: None)
+        monkeypatch.setattr(course, "run", self.run)
+
+    @staticmethod
+    @__import__("contextlib").contextmanager
+    def installer():
+        yield "scratch-python"
+
+    def run(self, *args, **kwargs):
+        if "uv" in args:
+            self.installed.append(Path(args[args.index("-r") + 1]).name)
+
+    def setup(self, need):
+        self.installed.clear()
+        course.setup(need)
+        return self.installed
+
+
+def test_a_student_venv_upgrades_for_the_tests_and_keeps_them_after(monkeypatch, tmp_path):
+    stamp = tmp_path / "course-installed.txt"
+    fake = FakeInstall(monkeypatch, stamp)
+    assert fake.setup("student") == ["requirements.txt"]  # a fresh `start`
+    assert course.installed_level() == "student" and fake.setup("student") == []
+    assert fake.setup("maintainer") == ["requirements-maintainer.txt"]  # then `test`
+    assert course.installed_level() == "maintainer"
+    assert fake.setup("student") == [], "`start` after `test` must keep the maintainer packages"
+    stamp.write_text("0123abcd python-3.11 root-/x\n")  # a .venv stamped before the split
+    assert fake.setup("student") == ["requirements.txt"]
+
+
+def test_each_command_installs_the_lock_it_needs():
+    """Commands that run the tests, nbval or the slide builder need the maintainer lock; what
+    students and instructors run in class needs only the student lock."""
+    commands = set(re.findall(r"^    python3 course\.py (\w+)", course.__doc__, re.M))
+    assert commands == set(course.NEEDS) | {"reset", "update", "lock"}
+    maintainer = {name for name, level in course.NEEDS.items() if level == "maintainer"}
+    assert maintainer == {"test", "refresh", "repeat", "bench", "slides"}
+    assert set(course.LOCKS) == {"student", "maintainer"} and list(course.LOCKS)[0] == "student"
 
 
 def test_unknown_command_is_explained():

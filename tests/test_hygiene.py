@@ -201,6 +201,44 @@ def test_readme_lists_every_lesson_and_lab_in_order():
         assert positions == sorted(positions), "README lists them out of order"
 
 
+# Packages, archives and compiled files never belong in the tree: packages come from the locks,
+# and what a build makes is git-ignored. Git's own test for a binary file: a NUL byte near the start.
+BINARY_SUFFIXES = {".whl", ".egg", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z",
+                   ".rar", ".jar", ".pyc", ".pyo", ".pyd", ".so", ".dll", ".dylib", ".exe", ".o",
+                   ".a", ".lib", ".db", ".sqlite", ".sqlite3", ".png", ".jpg", ".jpeg", ".gif", ".pdf"}
+LARGEST_FILE = 512 * 1024  # the largest lesson, with its stored figures, is about half of this
+
+
+def why_not_text(path):
+    """Why `path` does not belong in the repository (a binary or a very large file), or None."""
+    if any(suffix in BINARY_SUFFIXES for suffix in (path.suffix.lower(), "".join(path.suffixes[-2:]).lower())):
+        return f"a {path.suffix} file (packages come from the locks; builds are git-ignored)"
+    with open(path, "rb") as file:
+        if b"\0" in file.read(8000):
+            return "binary content"
+    if path.stat().st_size > LARGEST_FILE:
+        return f"{path.stat().st_size // 1024} KB, over {LARGEST_FILE // 1024} KB"
+    return None
+
+
+def test_a_binary_or_huge_file_is_named(tmp_path):
+    wheel = tmp_path / "pyflakes-4.1.0-py2.py3-none-any.whl"
+    wheel.write_bytes(b"PK\x03\x04")
+    blob = tmp_path / "data.bin"
+    blob.write_bytes(b"abc\0def")
+    big = tmp_path / "big.txt"
+    big.write_text("x" * (LARGEST_FILE + 1))
+    text = tmp_path / "notes.md"
+    text.write_text("plain text, é and all\n")
+    assert ".whl file" in why_not_text(wheel) and why_not_text(blob) == "binary content"
+    assert "KB" in why_not_text(big) and why_not_text(text) is None
+
+
+def test_no_binaries_in_the_tree():
+    found = {rel(path): why for path in tracked_files() if path.is_file() and (why := why_not_text(path))}
+    assert not found, f"remove these from the repository: {found}"
+
+
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     command = re.search(r"^(python3 course\.py test)$", readme, re.M)
