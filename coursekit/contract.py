@@ -8,6 +8,8 @@ contract is written down: the lessons print it, the test suite and the lab check
 import html
 import re
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,6 +29,7 @@ MAX_BODY = 64 * 1024         # bytes; a larger request body answers 413
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 PAGE_SIZE = 50               # GET / shows at most this many bookmarks, newest first
 REQUEST_SECONDS = 5
+ROUNDS = 15                  # rounds of concurrent writes in storage.concurrent
 GIVE_UP_AFTER_TIMEOUTS = 2   # clauses in a row whose requests timed out before the rest are skipped
 
 # The one error shape: {"error": CODE, "message": "words"} plus "field" on a 422.
@@ -110,6 +113,21 @@ class Probe:
 
     def tag(self, name):
         return f"{name}-{self.run_id}"
+
+    def at_once(self, calls):
+        """Send (method, path, kwargs) requests together, one thread and connection each; their
+        responses in order. A barrier releases them at the same moment, so they overlap."""
+        start = threading.Barrier(len(calls))
+
+        def send(call):
+            method, path, kwargs = call
+            with requests.Session() as session:
+                prepared = session.prepare_request(requests.Request(
+                    method, self.url(path), headers={"Authorization": f"Bearer {self.api_key}"}, **kwargs))
+                start.wait(timeout=REQUEST_SECONDS)
+                return session.send(prepared, timeout=REQUEST_SECONDS, allow_redirects=False)
+        with ThreadPoolExecutor(len(calls)) as pool:
+            return list(pool.map(send, calls))
 
     def create(self, title="Flask docs", url="https://flask.palletsprojects.com/", tags=()):
         """POST a bookmark with the right key and return the created item (or explain the failure)."""
@@ -382,6 +400,50 @@ def survives_restart(probe):
     wanted = {kept["id"]: "Before restart", changed["id"]: "Changed"}
     if titles != wanted:
         raise ClauseFailed(f"after the restart: {wanted}", f"{titles}")
+
+
+@clause("storage.concurrent", "storage",
+        "concurrent writes lose nothing: concurrent POSTs get distinct ids, concurrent PATCHes of "
+        "different fields of one bookmark all take effect, and a PATCH racing a DELETE answers 200 "
+        "or 404 and leaves the bookmark gone",
+        "Change only the fields sent, in one statement (UPDATE bookmark SET title = COALESCE(?, title), "
+        "...), never read the row, change it in Python and write all of it back: a PATCH between "
+        "your read and your write is lost.")
+def concurrent(probe):
+    tag = probe.tag("together")
+    made = probe.at_once([("POST", "/api/bookmarks",
+                           {"json": {"url": f"https://example.org/c{n}", "title": f"Together {n}", "tags": [tag]}})
+                          for n in range(10)])
+    for response in made:
+        expect_status(response, 201, "each of 10 POSTs sent at the same time")
+    ids = [expect_json(r, "the created bookmark").get("id") for r in made]
+    if len(set(ids)) != len(ids):
+        raise ClauseFailed("10 distinct ids for 10 concurrent POSTs", f"ids {sorted(ids)}")
+    lost = []
+    for n in range(ROUNDS):
+        item = probe.create(title="Before", url="https://example.org/before", tags=[tag])
+        wanted = {"title": f"After {n}", "url": f"https://example.org/after/{n}", "tags": [tag, f"round-{n}"]}
+        answers = probe.at_once([("PATCH", item_path(item), {"json": {name: value}})
+                                 for name, value in wanted.items()])
+        for response in answers:
+            expect_status(response, 200, f"each of 3 PATCHes of {item_path(item)} sent at the same time")
+        after = expect_json(probe.request("GET", item_path(item), key=None), "the item")
+        kept = {name: after.get(name) for name in wanted}
+        if kept != wanted:
+            lost.append(kept)
+    if lost:
+        raise ClauseFailed(f"every change of 3 concurrent PATCHes (title, url, tags) kept, in {ROUNDS} rounds",
+                           f"changes lost in {len(lost)} of {ROUNDS} rounds, e.g. the item ended as {lost[0]}")
+    for n in range(5):
+        item = probe.create(title="Racing", tags=[tag])
+        patched, deleted = probe.at_once([("PATCH", item_path(item), {"json": {"title": "Raced"}}),
+                                          ("DELETE", item_path(item), {})])
+        if patched.status_code not in (200, 404):
+            expect_status(patched, 200, "a PATCH sent at the same time as a DELETE (or 404)")
+        expect_status(deleted, 204, "a DELETE sent at the same time as a PATCH")
+        after = probe.request("GET", item_path(item), key=None)
+        if after.status_code != 404:
+            raise ClauseFailed(f"404 for GET {item_path(item)} after a PATCH raced its DELETE", describe(after))
 
 
 @clause("errors.malformed_json", "errors",

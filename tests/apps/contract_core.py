@@ -142,6 +142,8 @@ def route(method, path, query, headers, body):
     db = connect()
     try:
         with db:  # one transaction: committed on success, rolled back on error
+            if method != "GET":  # take the write lock first: two writers that both read first deadlock
+                db.execute("BEGIN IMMEDIATE")
             if path == "/":
                 return page(db, query)
             if not match:
