@@ -27,6 +27,10 @@ ENV_API_KEY = "BOOKMARKS_API_KEY"  # the key that writes must present as "Author
 STAGES = ("routes", "storage", "errors", "auth", "html")
 MAX_BODY = 64 * 1024         # bytes; a larger request body answers 413
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_OFFSET = 1_000_000       # a larger offset answers 422: the query stays a number SQLite can hold
+MAX_URL, MAX_TITLE = 2000, 200   # characters
+MAX_TAG, MAX_TAGS = 100, 20      # characters in a tag; tags on one bookmark
+DEEP = 10_000                # a JSON body nested this deep answers 400 (a parser that recurses would crash)
 PAGE_SIZE = 50               # GET / shows at most this many bookmarks, newest first
 REQUEST_SECONDS = 5
 ROUNDS = 15                  # rounds of concurrent writes in storage.concurrent
@@ -446,13 +450,28 @@ def concurrent(probe):
             raise ClauseFailed(f"404 for GET {item_path(item)} after a PATCH raced its DELETE", describe(after))
 
 
+NOT_JSON = [
+    (b'{"url": "https://example.org/", "title": ', "cut-off JSON"),
+    (b"", "an empty body"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": NaN}', "NaN, which JSON does not have"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": [Infinity]}', "Infinity, which JSON does not have"),
+    (b'{"url": "https://example.org/", "title": "\\ud800"}', "a lone surrogate (\\ud800), which no text holds"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+     f"arrays nested {DEEP} deep"),
+]
+
+
 @clause("errors.malformed_json", "errors",
-        "a body that is not valid JSON answers 400 with the error shape, never 500",
-        "Catch the parse error (in Flask: an errorhandler for 400) and return the JSON error.")
+        "a body that is not JSON as RFC 8259 and I-JSON (RFC 7493) define it answers 400 with the "
+        "error shape, never 500: cut off, empty, NaN or Infinity, a lone surrogate (\\ud800), or "
+        f"nested {DEEP} deep",
+        "Parse the body yourself: json.loads(body, parse_constant=...) refusing NaN and Infinity, "
+        "then json.dumps(data, ensure_ascii=False).encode() to refuse lone surrogates; catch "
+        "ValueError and RecursionError and answer 400.")
 def malformed_json(probe):
-    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": ',
-                             headers={"Content-Type": "application/json"})
-    expect_error(response, 400, "a POST whose body is cut-off JSON")
+    for body, what in NOT_JSON:
+        response = probe.request("POST", "/api/bookmarks", data=body, headers={"Content-Type": "application/json"})
+        expect_error(response, 400, f"a POST whose body is {what}")
 
 
 @clause("errors.content_type", "errors",
@@ -463,6 +482,27 @@ def content_type(probe):
     response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
                              headers={"Content-Type": "text/plain"})
     expect_error(response, 415, "a POST with Content-Type: text/plain")
+
+
+@clause("errors.body_shape", "errors",
+        "a JSON body that is not an object answers 422 naming \"body\"; a field the contract does not "
+        "know (a typo such as \"titel\", or \"id\") answers 422 naming it, on POST and on PATCH",
+        "Check isinstance(data, dict) first, then refuse every key that is not url, title or tags "
+        "(in Pydantic: model_config = ConfigDict(extra=\"forbid\")).")
+def body_shape(probe):
+    item = probe.create(title="Shape", tags=[probe.tag("shape")])
+    for body in ([], ["https://example.org/"], "https://example.org/", 42, None):
+        for method, path in (("POST", "/api/bookmarks"), ("PATCH", item_path(item))):
+            response = probe.request(method, path, json=body) if body is not None else probe.request(
+                method, path, data=b"null", headers={"Content-Type": "application/json"})
+            expect_error(response, 422, f"{method} {path} with the JSON body {body!r}".replace("None", "null"),
+                         field="body")
+    for sent, name in (({"url": "https://example.org/", "title": "x", "titel": "y"}, "titel"),
+                       ({"url": "https://example.org/", "title": "x", "id": 7}, "id")):
+        response = probe.request("POST", "/api/bookmarks", json=sent)
+        expect_error(response, 422, f"a POST with the unknown field {name!r}", field=name)
+    response = probe.request("PATCH", item_path(item), json={"titel": "Typo"})
+    expect_error(response, 422, "a PATCH with the unknown field 'titel'", field="titel")
 
 
 @clause("errors.missing_field", "errors",
@@ -489,35 +529,99 @@ def wrong_type(probe):
     expect_error(response, 422, "a PATCH with a list as title", field="title")
 
 
+@clause("errors.patch_null", "errors",
+        "null for url, title or tags on a PATCH answers 422 naming the field and changes nothing; "
+        "an empty PATCH ({}) answers 200 with the item unchanged",
+        "null is not \"leave it as it is\": refuse it (in Pydantic, give the field a default without "
+        "allowing None: title: str = None). A field that is not sent is left as it is.")
+def patch_null(probe):
+    item = probe.create(title="Keep me", tags=[probe.tag("null")])
+    for name in ("url", "title", "tags"):
+        response = probe.request("PATCH", item_path(item), json={name: None})
+        expect_error(response, 422, f"a PATCH with {name} = null", field=name)
+    response = probe.request("PATCH", item_path(item), json={})
+    expect_status(response, 200, f"an empty PATCH ({{}}) of {item_path(item)}")
+    expect_item(expect_json(response, "the item"), item, "the answer to an empty PATCH")
+    for path in (item_path(item), "/api/bookmarks", "/"):  # a stored null would break every read
+        response = probe.request("GET", path, key=None, params={"tag": item["tags"][0]} if path != item_path(item) else None)
+        expect_status(response, 200, f"GET {path} after the refused PATCHes")
+    expect_item(expect_json(probe.request("GET", item_path(item), key=None), "the item"), item,
+                "the item after the refused PATCHes")
+
+
+@clause("errors.field_values", "errors",
+        f"a blank title (only spaces), a title over {MAX_TITLE} characters, a url over {MAX_URL}, a tag "
+        f"that is blank or over {MAX_TAG}, or over {MAX_TAGS} tags answer 422 naming the field; a tag sent "
+        "twice is stored once",
+        "Check lengths with len() and blanks with .strip(); keep the first of each tag in order "
+        "(list(dict.fromkeys(tags))).")
+def field_values(probe):
+    tag = probe.tag("values")
+    long_url = "https://example.org/" + "a" * MAX_URL
+    cases = [({"title": "   "}, "title", "a title of spaces"),
+             ({"title": "\t\n"}, "title", "a title of a tab and a newline"),
+             ({"title": "x" * (MAX_TITLE + 1)}, "title", f"a title of {MAX_TITLE + 1} characters"),
+             ({"url": long_url}, "url", f"a url of {len(long_url)} characters"),
+             ({"tags": [""]}, "tags", "an empty tag"),
+             ({"tags": ["  "]}, "tags", "a tag of spaces"),
+             ({"tags": ["t" * (MAX_TAG + 1)]}, "tags", f"a tag of {MAX_TAG + 1} characters"),
+             ({"tags": [f"t{n}" for n in range(MAX_TAGS + 1)]}, "tags", f"{MAX_TAGS + 1} tags")]
+    item = probe.create(title="Values", tags=[tag])
+    for change, name, what in cases:
+        sent = {"url": "https://example.org/", "title": "x", **change}
+        expect_error(probe.request("POST", "/api/bookmarks", json=sent), 422, f"a POST with {what}", field=name)
+        expect_error(probe.request("PATCH", item_path(item), json=change), 422, f"a PATCH with {what}",
+                     field=name)
+    probe.create(title="x" * MAX_TITLE, url="https://example.org/" + "a" * (MAX_URL - 20),
+                 tags=["t" * MAX_TAG] + [f"{tag}-{n}" for n in range(MAX_TAGS - 1)])
+    twice = probe.tag("twice")
+    response = probe.request("POST", "/api/bookmarks",
+                             json={"url": "https://example.org/", "title": "Twice", "tags": [twice, tag, twice]})
+    expect_status(response, 201, "a POST with a tag sent twice")
+    made = expect_json(response, "the created bookmark")
+    expect_item(made, {"tags": [twice, tag]}, "a bookmark sent with tags [T, U, T]")
+    body = listing(probe, {"tag": twice}, "GET /api/bookmarks?tag=T")
+    if [i.get("id") for i in body["items"]] != [made["id"]] or body["total"] != 1:
+        raise ClauseFailed(f"the bookmark listed once under its tag, total 1",
+                           f"ids {[i.get('id') for i in body['items']]}, total {body['total']}")
+
+
 @clause("errors.invalid_url", "errors",
         "a url that is not an absolute http(s) URL (e.g. 'not a url', 'javascript:...') answers 422 "
         "naming url",
         "Accept only http and https URLs with a host: urllib.parse.urlsplit gives scheme and netloc.")
 def invalid_url(probe):
-    for bad in ("not a url", "javascript:alert(1)", "ftp://example.org/file", "http://"):
+    for bad in ("not a url", "javascript:alert(1)", "ftp://example.org/file", "http://", "http://[::1",
+                "https://[example.org]/", " javascript:alert(1)"):
         response = probe.request("POST", "/api/bookmarks", json={"url": bad, "title": "Bad"})
         expect_error(response, 422, f"a POST with url {bad!r}", field="url")
 
 
 @clause("errors.query", "errors",
-        f"a limit or offset that is not a whole number in range (limit 1-{MAX_LIMIT}, offset 0 or "
-        "more) answers 422 naming it",
-        "Parse limit and offset yourself and answer 422 with the field's name when they are bad.")
+        f"a limit or offset that is not a whole number in ASCII digits in range (limit 1-{MAX_LIMIT}, "
+        f"offset 0-{MAX_OFFSET}) answers 422 naming it",
+        "Parse limit and offset yourself: re.fullmatch(\"[0-9]+\", raw), since str.isdigit() says yes "
+        "to '²' (which int() refuses) and to '١٠' (which int() reads as 10); then check the range.")
 def bad_query(probe):
     for query, name in (({"limit": "ten"}, "limit"), ({"limit": MAX_LIMIT + 1}, "limit"),
-                        ({"limit": 0}, "limit"), ({"offset": -1}, "offset")):
+                        ({"limit": 0}, "limit"), ({"offset": -1}, "offset"), ({"limit": ""}, "limit"),
+                        ({"limit": "²"}, "limit"), ({"limit": "١٠"}, "limit"), ({"limit": "5.0"}, "limit"),
+                        ({"offset": MAX_OFFSET + 1}, "offset"), ({"offset": "9" * 20}, "offset"),
+                        ({"offset": "³"}, "offset")):
         response = probe.request("GET", "/api/bookmarks", key=None, params=query)
         expect_error(response, 422, f"GET /api/bookmarks?{name}={query[name]}", field=name)
 
 
 @clause("errors.not_found", "errors",
-        "an unknown id (GET, PATCH, DELETE) or an unknown path answers 404 with the error shape",
+        "an unknown id (GET, PATCH, DELETE), an id that is not a whole number or is too large to be one, "
+        "or an unknown path answers 404 with the error shape",
         "Register a 404 error handler that returns the JSON error, and answer 404 when the id "
         "is not in the database.")
 def not_found(probe):
-    missing = "/api/bookmarks/987654321"
-    for method, kwargs in (("GET", {"key": None}), ("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
-        expect_error(probe.request(method, missing, **kwargs), 404, f"{method} {missing}")
+    for missing in ("/api/bookmarks/987654321", "/api/bookmarks/" + "9" * 20, "/api/bookmarks/abc",
+                    "/api/bookmarks/%C2%B2", "/api/bookmarks/-1"):
+        for method, kwargs in (("GET", {"key": None}), ("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
+            expect_error(probe.request(method, missing, **kwargs), 404, f"{method} {missing}")
     expect_error(probe.request("GET", "/no/such/page", key=None), 404, "GET /no/such/page")
 
 
