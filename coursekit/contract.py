@@ -656,30 +656,72 @@ def missing_key(probe):
                 ("PATCH", item_path(item), {"json": {"title": "Taken over"}}),
                 ("DELETE", item_path(item), {})]
     for method, path, kwargs in attempts:
-        response = probe.request(method, path, key=None, **kwargs)
-        expect_error(response, 401, f"{method} {path} without a key")
-        challenge = response.headers.get("WWW-Authenticate", "")
-        if not challenge.startswith("Bearer"):
-            raise ClauseFailed("WWW-Authenticate: Bearer", f"WWW-Authenticate: {challenge or '(none)'}")
+        expect_challenge(probe.request(method, path, key=None, **kwargs), f"{method} {path} without a key")
     body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")
     if [(i.get("id"), i.get("title")) for i in body["items"]] != [(item["id"], "Guarded")]:
         raise ClauseFailed("nothing changed by the refused writes", repr(body["items"])[:200])
 
 
+def expect_challenge(response, doing):
+    """A 401 in the error shape that says how to authenticate (RFC 9110, 15.5.2: WWW-Authenticate)."""
+    expect_error(response, 401, doing)
+    challenge = response.headers.get("WWW-Authenticate", "")
+    if not challenge.lower().startswith("bearer"):
+        raise ClauseFailed(f"WWW-Authenticate: Bearer on the 401 for {doing}",
+                           f"WWW-Authenticate: {challenge or '(none)'}")
+
+
 @clause("auth.wrong_key", "auth",
-        "a write with a wrong key (or not a Bearer one) answers 401 and changes nothing",
-        "Compare the presented key with hmac.compare_digest, after checking it starts with 'Bearer '.")
+        "a write with a wrong key (or not a Bearer one, or one that is not even text) answers 401 with "
+        "WWW-Authenticate: Bearer and changes nothing",
+        "Compare the presented key with hmac.compare_digest, after checking the scheme is Bearer; "
+        "every 401 carries the WWW-Authenticate header.")
 def wrong_key(probe):
     tag = probe.tag("badkey")
     wrong = [f"Bearer {probe.api_key}x", f"Bearer {probe.api_key[:-1]}", f"Basic {probe.api_key}",
-             probe.api_key, "Bearer "]
+             probe.api_key, "Bearer ", "Bearer \xe9t\xe9".encode("latin-1"), b"Bearer \xff\xfe\xfd"]
     for header in wrong:
         response = probe.request("POST", "/api/bookmarks", key=header,
                                  json={"url": "https://example.org/", "title": "x", "tags": [tag]})
-        shown = header.replace(probe.api_key, "<key>")
-        expect_error(response, 401, f"POST with Authorization: {shown!r}")
+        shown = header.replace(probe.api_key, "<key>") if isinstance(header, str) else header
+        expect_challenge(response, f"POST with Authorization: {shown!r}")
     if listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")["total"] != 0:
         raise ClauseFailed("no bookmark created by a refused write", "one was stored")
+
+
+@clause("auth.scheme_case", "auth",
+        "the scheme is case-insensitive (RFC 9110, 11.1): 'bearer KEY' and 'BEARER KEY' are accepted",
+        "Compare scheme.lower() == \"bearer\"; only the key itself is compared exactly.")
+def scheme_case(probe):
+    for scheme in ("bearer", "BEARER", "BeArEr"):
+        response = probe.request("POST", "/api/bookmarks", key=f"{scheme} {probe.api_key}",
+                                 json={"url": "https://example.org/", "title": f"Scheme {scheme}"})
+        expect_status(response, 201, f"a POST with Authorization: {scheme} <key>")
+
+
+@clause("auth.key_first", "auth",
+        "the key is checked before the body is read: a write without the key answers 401 whatever "
+        "its body (not JSON, not a JSON type, invalid); a write to a path that does not exist "
+        "answers 404, with or without a key",
+        "Check the key before parsing or validating the body (in FastAPI the body is read before any "
+        "dependency runs), and only for a path that exists (in aiohttp, a middleware runs for "
+        "unknown paths too: look at request.match_info.http_exception).")
+def key_first(probe):
+    item = probe.create(title="Guarded body", tags=[probe.tag("first")])
+    attempts = [("POST", "/api/bookmarks", {"data": b'{"url": ', "headers": {"Content-Type": "application/json"}},
+                 "cut-off JSON"),
+                ("POST", "/api/bookmarks", {"data": b"hello", "headers": {"Content-Type": "text/plain"}},
+                 "a text/plain body"),
+                ("POST", "/api/bookmarks", {"json": {"title": 42}}, "an invalid bookmark"),
+                ("PATCH", item_path(item), {"json": {"title": None}}, "an invalid change"),
+                ("PATCH", item_path(item), {"data": b"", "headers": {"Content-Type": "application/json"}},
+                 "an empty body")]
+    for method, path, kwargs, what in attempts:
+        expect_challenge(probe.request(method, path, key=None, **kwargs), f"{method} {path} without a key, with {what}")
+    for key in (None, True):
+        for method in ("POST", "PATCH", "DELETE"):
+            response = probe.request(method, "/api/no-such-thing", key=key, json={"title": "x"})
+            expect_error(response, 404, f"{method} /api/no-such-thing {'with' if key else 'without'} a key")
 
 
 @clause("auth.reads_open", "auth", "reads (GET) need no key",

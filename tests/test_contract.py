@@ -149,7 +149,8 @@ MUTATIONS = [
     ("errors.method", 'headers=[("Allow", ", ".join(allowed))]', "headers=[]"),
     ("errors.too_large", 'if body is None:', "if False:"),
     ("auth.missing_key", '("WWW-Authenticate", \'Bearer realm="bookmarks"\')', '("X-Nothing", "1")'),
-    ("auth.wrong_key", 'scheme == "Bearer" and hmac.compare_digest', "hmac.compare_digest"),
+    ("auth.wrong_key", 'scheme.lower() == "bearer" and hmac.compare_digest', "hmac.compare_digest"),
+    ("auth.scheme_case", 'scheme.lower() == "bearer"', 'scheme == "Bearer"'),
     ("html.escaped", '{html.escape(item["title"])}', '{item["title"]}'),
     ("html.tag_links", 'href="?tag={html.escape(quote(t))}"', 'href="#"'),
 ]

@@ -107,7 +107,7 @@ def authorised(headers):
     presented = headers.get("authorization", "")
     scheme, _, key = presented.partition(" ")
     expected = os.environ["BOOKMARKS_API_KEY"]
-    return scheme == "Bearer" and hmac.compare_digest(key.encode(), expected.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(key.encode(), expected.encode())
 
 
 def json_answer(status, data, extra=()):
