@@ -4,6 +4,22 @@ Every framework lab (Flask, FastAPI, aiohttp, Django) and the hand-written WSGI 
 implement the same clauses; `run_contract(server, api_key)` talks real HTTP to a running server
 and reports each clause that fails in words a student can act on. CLAUSES is the one place the
 contract is written down: the lessons print it, the test suite and the lab checks read it.
+
+The error format, decided against RFC 9457 (Problem Details for HTTP APIs). Every error answers
+JSON {"error": CODE, "message": "words"}: CODE is one of ERROR_CODES, fixed by the status, and a 422
+adds "field", the field at fault ("body" when the body is not an object). A 422 MAY add "errors", a
+list of {"field": ..., "message": ...}, one per bad field, when a framework finds several at once
+(Pydantic does); "field" is then the first of them. We keep this shape rather than answer RFC 9457's
+application/problem+json: its members map one to one ("error" is a short "type", "message" is
+"detail", "status" is the status line), a student writes ours by hand in four lines in every
+framework, and the lab checks of every term so far read exactly "error", "message" and "field".
+A server that answers application/problem+json with these members as well still passes: the
+checks accept both media types, and ignore members they do not know.
+
+A bookmark's url is an absolute http or https URL, checked when it is written, so a `javascript:`
+or `data:` URL never reaches a page: autoescaping stops a title from becoming markup, but an
+escaped `javascript:alert(1)` is still a live link in href="...". Every way in (the API, a form,
+the admin) must check the scheme; Django's URLField does, for http, https, ftp and ftps.
 """
 import html
 import re
@@ -161,9 +177,9 @@ def expect_status(response, status, doing):
     raise ClauseFailed(f"{status} for {doing}", describe(response))
 
 
-def expect_json(response, what):
+def expect_json(response, what, kinds=("application/json",)):
     kind = response.headers.get("Content-Type", "")
-    if not kind.startswith("application/json"):
+    if not kind.startswith(kinds):
         raise ClauseFailed(f"{what} as JSON (Content-Type: application/json)",
                            f"Content-Type: {kind or '(none)'}")
     try:
@@ -185,12 +201,19 @@ def expect_item(item, sent, where):
 def expect_error(response, status, doing, field=None):
     """The contract's error: the status, JSON {"error": CODE, "message": ...}, and "field" on a 422."""
     expect_status(response, status, doing)
-    body = expect_json(response, f"the {status} error")
+    body = expect_json(response, f"the {status} error", ("application/json", "application/problem+json"))
     code = ERROR_CODES[status]
     if not isinstance(body, dict) or body.get("error") != code or not isinstance(body.get("message"), str):
         raise ClauseFailed(f'the error shape {{"error": "{code}", "message": "..."}}', repr(body)[:200])
     if field is not None and body.get("field") != field:
         raise ClauseFailed(f'"field": "{field}" in the 422 error', f'"field": {body.get("field")!r}')
+    if "errors" in body:  # optional: one entry per bad field, the first being "field"
+        errors = body["errors"]
+        if not (isinstance(errors, list) and errors and all(
+                isinstance(e, dict) and isinstance(e.get("field"), str) and isinstance(e.get("message"), str)
+                for e in errors) and errors[0]["field"] == body.get("field")):
+            raise ClauseFailed('"errors": [{"field": ..., "message": ...}, ...], the first naming "field"',
+                               f'"errors": {errors!r}'[:200])
     return body
 
 
@@ -367,6 +390,20 @@ def delete(probe):
         raise ClauseFailed(f"404 for GET {item_path(item)} after the DELETE", describe(after))
 
 
+@clause("routes.head", "routes",
+        "HEAD is answered wherever GET is (RFC 9110, 9.3.2): the same status and Content-Type, no body",
+        "Most frameworks answer HEAD for every GET route; in FastAPI, add \"HEAD\" to the route's methods.")
+def head(probe):
+    item = probe.create(title="Heads up", tags=[probe.tag("head")])
+    for path in ("/health", "/api/bookmarks", item_path(item), "/api/bookmarks/987654321"):
+        got = probe.request("GET", path, key=None)
+        response = probe.request("HEAD", path, key=None)
+        expect_status(response, got.status_code, f"HEAD {path} (GET answers {got.status_code})")
+        kind, wanted = response.headers.get("Content-Type", ""), got.headers.get("Content-Type", "")
+        if kind.split(";")[0] != wanted.split(";")[0]:
+            raise ClauseFailed(f"Content-Type: {wanted} for HEAD {path}, as for GET", f"Content-Type: {kind}")
+
+
 @clause("storage.sqlite_file", "storage",
         f"bookmarks are stored in the SQLite file named by the {ENV_DB} environment variable",
         f"Open sqlite3.connect(os.environ['{ENV_DB}']), never a path written in the code.")
@@ -475,13 +512,18 @@ def malformed_json(probe):
 
 
 @clause("errors.content_type", "errors",
-        "a write whose Content-Type is not application/json answers 415 with the error shape",
+        "a write whose Content-Type is not application/json answers 415 with the error shape; the "
+        "media type is compared case-insensitively (Application/JSON is JSON)",
         "Check the Content-Type before parsing (Flask's request.get_json() raises 415) and "
         "return the JSON error.")
 def content_type(probe):
     response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
                              headers={"Content-Type": "text/plain"})
     expect_error(response, 415, "a POST with Content-Type: text/plain")
+    kind = "Application/JSON; Charset=UTF-8"  # media types are case-insensitive (RFC 9110, 8.3.1)
+    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
+                             headers={"Content-Type": kind})
+    expect_status(response, 201, f"a POST with Content-Type: {kind}")
 
 
 @clause("errors.body_shape", "errors",
@@ -736,7 +778,8 @@ def reads_open(probe):
 @clause("html.page", "html",
         f"GET / answers an HTML page (text/html) rendered from a template, listing the newest "
         f"{PAGE_SIZE} bookmarks, each title a link to its url",
-        "Render a template with the bookmarks; each one an <a href=\"{{ b.url }}\">{{ b.title }}</a>.")
+        "Render a template with the bookmarks; each one an <a href=\"{{ b.url }}\">{{ b.title }}</a>; "
+        "HEAD / is answered too.")
 def html_page(probe):
     title = f"Visible {probe.run_id}"
     item = probe.create(title=title, url=f"https://example.org/{probe.run_id}", tags=[probe.tag("page")])
@@ -744,6 +787,22 @@ def html_page(probe):
     if (item["url"], title) not in links:
         raise ClauseFailed(f'a link <a href="{item["url"]}">{title}</a> on the page',
                            f"{len(links)} links, none of them that one")
+    response = probe.request("HEAD", "/", key=None)
+    expect_status(response, 200, "HEAD / (answered wherever GET is)")
+
+
+@clause("html.nosniff", "html",
+        "every answer (the page, JSON, errors) carries X-Content-Type-Options: nosniff, so no browser "
+        "guesses a type other than the one sent",
+        "Add the header to every response in one place: an after_request function (Flask), a "
+        "middleware (FastAPI, Django's SecurityMiddleware does it), on_response_prepare (aiohttp).")
+def nosniff(probe):
+    for method, path, key in (("GET", "/", None), ("GET", "/api/bookmarks", None), ("GET", "/health", None),
+                              ("GET", "/api/bookmarks/987654321", None), ("POST", "/api/bookmarks", None)):
+        response = probe.request(method, path, key=key, json={} if method == "POST" else None)
+        if response.headers.get("X-Content-Type-Options", "").lower() != "nosniff":
+            raise ClauseFailed(f"X-Content-Type-Options: nosniff on the {response.status_code} for {method} {path}",
+                               f"X-Content-Type-Options: {response.headers.get('X-Content-Type-Options', '(none)')}")
 
 
 @clause("html.escaped", "html",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 
 from coursekit import contract
 from coursekit.contract import ENV_API_KEY, ENV_DB, STAGES, run_contract
@@ -151,6 +152,8 @@ MUTATIONS = [
     ("auth.missing_key", '("WWW-Authenticate", \'Bearer realm="bookmarks"\')', '("X-Nothing", "1")'),
     ("auth.wrong_key", 'scheme.lower() == "bearer" and hmac.compare_digest', "hmac.compare_digest"),
     ("auth.scheme_case", 'scheme.lower() == "bearer"', 'scheme == "Bearer"'),
+    ("routes.head", 'route("GET" if method == "HEAD" else method, path,', "route(method, path,"),
+    ("html.nosniff", '("X-Content-Type-Options", "nosniff")', '("X-Nothing", "1")'),
     ("html.escaped", '{html.escape(item["title"])}', '{item["title"]}'),
     ("html.tag_links", 'href="?tag={html.escape(quote(t))}"', 'href="#"'),
 ]
@@ -215,3 +218,31 @@ def test_a_stuck_server_costs_two_timeouts_not_one_per_clause(monkeypatch):
     assert "did not answer in time" in got[0] and "did not answer in time" in got[1]
     assert all(g == "not tried: the server stopped answering in time" for g in got[2:])
     assert elapsed < 5, "it waited on every clause"
+
+
+def answer(status, body, kind="application/json"):
+    """A requests.Response as a server would send it, for the checks that read one."""
+    import json
+
+    response = requests.models.Response()
+    response.status_code, response._content = status, json.dumps(body).encode()
+    response.headers["Content-Type"] = kind
+    return response
+
+
+def test_an_error_may_list_every_bad_field_the_first_being_field():
+    two = [{"field": "url", "message": "missing"}, {"field": "title", "message": "missing"}]
+    body = {"error": "invalid_field", "message": "missing", "field": "url", "errors": two}
+    assert contract.expect_error(answer(422, body), 422, "a POST", field="url") == body
+    with pytest.raises(contract.ClauseFailed, match="the first naming"):
+        contract.expect_error(answer(422, dict(body, errors=two[::-1])), 422, "a POST", field="url")
+    with pytest.raises(contract.ClauseFailed, match="the first naming"):
+        contract.expect_error(answer(422, dict(body, errors="url")), 422, "a POST", field="url")
+
+
+def test_an_error_may_be_sent_as_problem_details_with_the_same_members():
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "error": "not_found", "message": "no"}
+    assert contract.expect_error(answer(404, body, "application/problem+json"), 404, "a GET")
+    with pytest.raises(contract.ClauseFailed, match="error shape"):
+        contract.expect_error(answer(404, {"type": "about:blank", "title": "Not Found"},
+                                     "application/problem+json"), 404, "a GET")

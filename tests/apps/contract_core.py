@@ -139,11 +139,14 @@ def read_json(headers, body):
 
 
 def handle(method, path, query_string, headers, body):
-    """One request -> (status, headers, body). headers: a dict with lower-case names."""
+    """One request -> (status, headers, body). headers: a dict with lower-case names. HEAD is
+    answered as GET (the protocol side sends no body); every answer says nosniff."""
     try:
-        return route(method, path, parse_qs(query_string, keep_blank_values=True), headers, body)
+        status, response_headers, payload = route("GET" if method == "HEAD" else method, path,
+                                                  parse_qs(query_string, keep_blank_values=True), headers, body)
     except Problem as problem:
-        return error_answer(problem)
+        status, response_headers, payload = error_answer(problem)
+    return status, [*response_headers, ("X-Content-Type-Options", "nosniff")], payload
 
 
 def route(method, path, query, headers, body):
