@@ -504,7 +504,7 @@ NOT_JSON = [
         f"nested {DEEP} deep",
         "Parse the body yourself: json.loads(body, parse_constant=...) refusing NaN and Infinity, "
         "then json.dumps(data, ensure_ascii=False).encode() to refuse lone surrogates; catch "
-        "ValueError and RecursionError and answer 400.")
+        "ValueError and RecursionError and answer 400 (in Flask: an errorhandler for 400 returns the JSON error).")
 def malformed_json(probe):
     for body, what in NOT_JSON:
         response = probe.request("POST", "/api/bookmarks", data=body, headers={"Content-Type": "application/json"})
