@@ -4,10 +4,28 @@ Every framework lab (Flask, FastAPI, aiohttp, Django) and the hand-written WSGI 
 implement the same clauses; `run_contract(server, api_key)` talks real HTTP to a running server
 and reports each clause that fails in words a student can act on. CLAUSES is the one place the
 contract is written down: the lessons print it, the test suite and the lab checks read it.
+
+The error format, decided against RFC 9457 (Problem Details for HTTP APIs). Every error answers
+JSON {"error": CODE, "message": "words"}: CODE is one of ERROR_CODES, fixed by the status, and a 422
+adds "field", the field at fault ("body" when the body is not an object). A 422 MAY add "errors", a
+list of {"field": ..., "message": ...}, one per bad field, when a framework finds several at once
+(Pydantic does); "field" is then the first of them. We keep this shape rather than answer RFC 9457's
+application/problem+json: its members map one to one ("error" is a short "type", "message" is
+"detail", "status" is the status line), a student writes ours by hand in four lines in every
+framework, and the lab checks of every term so far read exactly "error", "message" and "field".
+A server that answers application/problem+json with these members as well still passes: the
+checks accept both media types, and ignore members they do not know.
+
+A bookmark's url is an absolute http or https URL, checked when it is written, so a `javascript:`
+or `data:` URL never reaches a page: autoescaping stops a title from becoming markup, but an
+escaped `javascript:alert(1)` is still a live link in href="...". Every way in (the API, a form,
+the admin) must check the scheme; Django's URLField does, for http, https, ftp and ftps.
 """
 import html
 import re
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,8 +44,13 @@ ENV_API_KEY = "BOOKMARKS_API_KEY"  # the key that writes must present as "Author
 STAGES = ("routes", "storage", "errors", "auth", "html")
 MAX_BODY = 64 * 1024         # bytes; a larger request body answers 413
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_OFFSET = 1_000_000       # a larger offset answers 422: the query stays a number SQLite can hold
+MAX_URL, MAX_TITLE = 2000, 200   # characters
+MAX_TAG, MAX_TAGS = 100, 20      # characters in a tag; tags on one bookmark
+DEEP = 10_000                # a JSON body nested this deep answers 400 (a parser that recurses would crash)
 PAGE_SIZE = 50               # GET / shows at most this many bookmarks, newest first
 REQUEST_SECONDS = 5
+ROUNDS = 15                  # rounds of concurrent writes in storage.concurrent
 GIVE_UP_AFTER_TIMEOUTS = 2   # clauses in a row whose requests timed out before the rest are skipped
 
 # The one error shape: {"error": CODE, "message": "words"} plus "field" on a 422.
@@ -119,6 +142,21 @@ class Probe:
     def tag(self, name):
         return f"{name}-{self.run_id}"
 
+    def at_once(self, calls):
+        """Send (method, path, kwargs) requests together, one thread and connection each; their
+        responses in order. A barrier releases them at the same moment, so they overlap."""
+        start = threading.Barrier(len(calls))
+
+        def send(call):
+            method, path, kwargs = call
+            with requests.Session() as session:
+                prepared = session.prepare_request(requests.Request(
+                    method, self.url(path), headers={"Authorization": f"Bearer {self.api_key}"}, **kwargs))
+                start.wait(timeout=REQUEST_SECONDS)
+                return session.send(prepared, timeout=REQUEST_SECONDS, allow_redirects=False)
+        with ThreadPoolExecutor(len(calls)) as pool:
+            return list(pool.map(send, calls))
+
     def create(self, title="Flask docs", url="https://flask.palletsprojects.com/", tags=()):
         """POST a bookmark with the right key and return the created item (or explain the failure)."""
         sent = {"url": url, "title": title, "tags": list(tags)}
@@ -147,9 +185,9 @@ def expect_status(response, status, doing):
     raise ClauseFailed(f"{status} for {doing}", describe(response))
 
 
-def expect_json(response, what):
+def expect_json(response, what, kinds=("application/json",)):
     kind = response.headers.get("Content-Type", "")
-    if not kind.startswith("application/json"):
+    if not kind.startswith(kinds):
         raise ClauseFailed(f"{what} as JSON (Content-Type: application/json)",
                            f"Content-Type: {kind or '(none)'}")
     try:
@@ -171,12 +209,19 @@ def expect_item(item, sent, where):
 def expect_error(response, status, doing, field=None):
     """The contract's error: the status, JSON {"error": CODE, "message": ...}, and "field" on a 422."""
     expect_status(response, status, doing)
-    body = expect_json(response, f"the {status} error")
+    body = expect_json(response, f"the {status} error", ("application/json", "application/problem+json"))
     code = ERROR_CODES[status]
     if not isinstance(body, dict) or body.get("error") != code or not isinstance(body.get("message"), str):
         raise ClauseFailed(f'the error shape {{"error": "{code}", "message": "..."}}', repr(body)[:200])
     if field is not None and body.get("field") != field:
         raise ClauseFailed(f'"field": "{field}" in the 422 error', f'"field": {body.get("field")!r}')
+    if "errors" in body:  # optional: one entry per bad field, the first being "field"
+        errors = body["errors"]
+        if not (isinstance(errors, list) and errors and all(
+                isinstance(e, dict) and isinstance(e.get("field"), str) and isinstance(e.get("message"), str)
+                for e in errors) and errors[0]["field"] == body.get("field")):
+            raise ClauseFailed('"errors": [{"field": ..., "message": ...}, ...], the first naming "field"',
+                               f'"errors": {errors!r}'[:200])
     return body
 
 
@@ -353,6 +398,20 @@ def delete(probe):
         raise ClauseFailed(f"404 for GET {item_path(item)} after the DELETE", describe(after))
 
 
+@clause("routes.head", "routes",
+        "HEAD is answered wherever GET is (RFC 9110, 9.3.2): the same status and Content-Type, no body",
+        "Most frameworks answer HEAD for every GET route; in FastAPI, add \"HEAD\" to the route's methods.")
+def head(probe):
+    item = probe.create(title="Heads up", tags=[probe.tag("head")])
+    for path in ("/health", "/api/bookmarks", item_path(item), "/api/bookmarks/987654321"):
+        got = probe.request("GET", path, key=None)
+        response = probe.request("HEAD", path, key=None)
+        expect_status(response, got.status_code, f"HEAD {path} (GET answers {got.status_code})")
+        kind, wanted = response.headers.get("Content-Type", ""), got.headers.get("Content-Type", "")
+        if kind.split(";")[0] != wanted.split(";")[0]:
+            raise ClauseFailed(f"Content-Type: {wanted} for HEAD {path}, as for GET", f"Content-Type: {kind}")
+
+
 @clause("storage.sqlite_file", "storage",
         f"bookmarks are stored in the SQLite file named by the {ENV_DB} environment variable",
         f"Open sqlite3.connect(os.environ['{ENV_DB}']), never a path written in the code.")
@@ -393,23 +452,108 @@ def survives_restart(probe):
         raise ClauseFailed(f"after the restart: {wanted}", f"{titles}")
 
 
+@clause("storage.concurrent", "storage",
+        "concurrent writes lose nothing: concurrent POSTs get distinct ids, concurrent PATCHes of "
+        "different fields of one bookmark all take effect, and a PATCH racing a DELETE answers 200 "
+        "or 404 and leaves the bookmark gone",
+        "Change only the fields sent, in one statement (UPDATE bookmark SET title = COALESCE(?, title), "
+        "...), never read the row, change it in Python and write all of it back: a PATCH between "
+        "your read and your write is lost.")
+def concurrent(probe):
+    tag = probe.tag("together")
+    made = probe.at_once([("POST", "/api/bookmarks",
+                           {"json": {"url": f"https://example.org/c{n}", "title": f"Together {n}", "tags": [tag]}})
+                          for n in range(10)])
+    for response in made:
+        expect_status(response, 201, "each of 10 POSTs sent at the same time")
+    ids = [expect_json(r, "the created bookmark").get("id") for r in made]
+    if len(set(ids)) != len(ids):
+        raise ClauseFailed("10 distinct ids for 10 concurrent POSTs", f"ids {sorted(ids)}")
+    lost = []
+    for n in range(ROUNDS):
+        item = probe.create(title="Before", url="https://example.org/before", tags=[tag])
+        wanted = {"title": f"After {n}", "url": f"https://example.org/after/{n}", "tags": [tag, f"round-{n}"]}
+        answers = probe.at_once([("PATCH", item_path(item), {"json": {name: value}})
+                                 for name, value in wanted.items()])
+        for response in answers:
+            expect_status(response, 200, f"each of 3 PATCHes of {item_path(item)} sent at the same time")
+        after = expect_json(probe.request("GET", item_path(item), key=None), "the item")
+        kept = {name: after.get(name) for name in wanted}
+        if kept != wanted:
+            lost.append(kept)
+    if lost:
+        raise ClauseFailed(f"every change of 3 concurrent PATCHes (title, url, tags) kept, in {ROUNDS} rounds",
+                           f"changes lost in {len(lost)} of {ROUNDS} rounds, e.g. the item ended as {lost[0]}")
+    for n in range(5):
+        item = probe.create(title="Racing", tags=[tag])
+        patched, deleted = probe.at_once([("PATCH", item_path(item), {"json": {"title": "Raced"}}),
+                                          ("DELETE", item_path(item), {})])
+        if patched.status_code not in (200, 404):
+            expect_status(patched, 200, "a PATCH sent at the same time as a DELETE (or 404)")
+        expect_status(deleted, 204, "a DELETE sent at the same time as a PATCH")
+        after = probe.request("GET", item_path(item), key=None)
+        if after.status_code != 404:
+            raise ClauseFailed(f"404 for GET {item_path(item)} after a PATCH raced its DELETE", describe(after))
+
+
+NOT_JSON = [
+    (b'{"url": "https://example.org/", "title": ', "cut-off JSON"),
+    (b"", "an empty body"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": NaN}', "NaN, which JSON does not have"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": [Infinity]}', "Infinity, which JSON does not have"),
+    (b'{"url": "https://example.org/", "title": "\\ud800"}', "a lone surrogate (\\ud800), which no text holds"),
+    (b'{"url": "https://example.org/", "title": "x", "tags": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+     f"arrays nested {DEEP} deep"),
+]
+
+
 @clause("errors.malformed_json", "errors",
-        "a body that is not valid JSON answers 400 with the error shape, never 500",
-        "Catch the parse error (in Flask: an errorhandler for 400) and return the JSON error.")
+        "a body that is not JSON as RFC 8259 and I-JSON (RFC 7493) define it answers 400 with the "
+        "error shape, never 500: cut off, empty, NaN or Infinity, a lone surrogate (\\ud800), or "
+        f"nested {DEEP} deep",
+        "Parse the body yourself: json.loads(body, parse_constant=...) refusing NaN and Infinity, "
+        "then json.dumps(data, ensure_ascii=False).encode() to refuse lone surrogates; catch "
+        "ValueError and RecursionError and answer 400 (in Flask: an errorhandler for 400 returns the JSON error).")
 def malformed_json(probe):
-    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": ',
-                             headers={"Content-Type": "application/json"})
-    expect_error(response, 400, "a POST whose body is cut-off JSON")
+    for body, what in NOT_JSON:
+        response = probe.request("POST", "/api/bookmarks", data=body, headers={"Content-Type": "application/json"})
+        expect_error(response, 400, f"a POST whose body is {what}")
 
 
 @clause("errors.content_type", "errors",
-        "a write whose Content-Type is not application/json answers 415 with the error shape",
+        "a write whose Content-Type is not application/json answers 415 with the error shape; the "
+        "media type is compared case-insensitively (Application/JSON is JSON)",
         "Check the Content-Type before parsing (Flask's request.get_json() raises 415) and "
         "return the JSON error.")
 def content_type(probe):
     response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
                              headers={"Content-Type": "text/plain"})
     expect_error(response, 415, "a POST with Content-Type: text/plain")
+    kind = "Application/JSON; Charset=UTF-8"  # media types are case-insensitive (RFC 9110, 8.3.1)
+    response = probe.request("POST", "/api/bookmarks", data=b'{"url": "https://example.org/", "title": "x"}',
+                             headers={"Content-Type": kind})
+    expect_status(response, 201, f"a POST with Content-Type: {kind}")
+
+
+@clause("errors.body_shape", "errors",
+        "a JSON body that is not an object answers 422 naming \"body\"; a field the contract does not "
+        "know (a typo such as \"titel\", or \"id\") answers 422 naming it, on POST and on PATCH",
+        "Check isinstance(data, dict) first, then refuse every key that is not url, title or tags "
+        "(in Pydantic: model_config = ConfigDict(extra=\"forbid\")).")
+def body_shape(probe):
+    item = probe.create(title="Shape", tags=[probe.tag("shape")])
+    for body in ([], ["https://example.org/"], "https://example.org/", 42, None):
+        for method, path in (("POST", "/api/bookmarks"), ("PATCH", item_path(item))):
+            response = probe.request(method, path, json=body) if body is not None else probe.request(
+                method, path, data=b"null", headers={"Content-Type": "application/json"})
+            expect_error(response, 422, f"{method} {path} with the JSON body {body!r}".replace("None", "null"),
+                         field="body")
+    for sent, name in (({"url": "https://example.org/", "title": "x", "titel": "y"}, "titel"),
+                       ({"url": "https://example.org/", "title": "x", "id": 7}, "id")):
+        response = probe.request("POST", "/api/bookmarks", json=sent)
+        expect_error(response, 422, f"a POST with the unknown field {name!r}", field=name)
+    response = probe.request("PATCH", item_path(item), json={"titel": "Typo"})
+    expect_error(response, 422, "a PATCH with the unknown field 'titel'", field="titel")
 
 
 @clause("errors.missing_field", "errors",
@@ -436,35 +580,98 @@ def wrong_type(probe):
     expect_error(response, 422, "a PATCH with a list as title", field="title")
 
 
+@clause("errors.patch_null", "errors",
+        "null for url, title or tags on a PATCH answers 422 naming the field and changes nothing; "
+        "an empty PATCH ({}) answers 200 with the item unchanged",
+        "null is not \"leave it as it is\": refuse it (in Pydantic, give the field a default without "
+        "allowing None: title: str = None). A field that is not sent is left as it is.")
+def patch_null(probe):
+    item = probe.create(title="Keep me", tags=[probe.tag("null")])
+    for name in ("url", "title", "tags"):
+        response = probe.request("PATCH", item_path(item), json={name: None})
+        expect_error(response, 422, f"a PATCH with {name} = null", field=name)
+    response = probe.request("PATCH", item_path(item), json={})
+    expect_status(response, 200, f"an empty PATCH ({{}}) of {item_path(item)}")
+    expect_item(expect_json(response, "the item"), item, "the answer to an empty PATCH")
+    # A stored null would break every later read of the item and of the list.
+    listing(probe, {"tag": item["tags"][0]}, "GET /api/bookmarks?tag=... after the refused PATCHes")
+    expect_item(expect_json(probe.request("GET", item_path(item), key=None), "the item"), item,
+                "the item after the refused PATCHes")
+
+
+@clause("errors.field_values", "errors",
+        f"a blank title (only spaces), a title over {MAX_TITLE} characters, a url over {MAX_URL}, a tag "
+        f"that is blank or over {MAX_TAG}, or over {MAX_TAGS} tags answer 422 naming the field; a tag sent "
+        "twice is stored once",
+        "Check lengths with len() and blanks with .strip(); keep the first of each tag in order "
+        "(list(dict.fromkeys(tags))).")
+def field_values(probe):
+    tag = probe.tag("values")
+    long_url = "https://example.org/" + "a" * MAX_URL
+    cases = [({"title": "   "}, "title", "a title of spaces"),
+             ({"title": "\t\n"}, "title", "a title of a tab and a newline"),
+             ({"title": "x" * (MAX_TITLE + 1)}, "title", f"a title of {MAX_TITLE + 1} characters"),
+             ({"url": long_url}, "url", f"a url of {len(long_url)} characters"),
+             ({"tags": [""]}, "tags", "an empty tag"),
+             ({"tags": ["  "]}, "tags", "a tag of spaces"),
+             ({"tags": ["t" * (MAX_TAG + 1)]}, "tags", f"a tag of {MAX_TAG + 1} characters"),
+             ({"tags": [f"t{n}" for n in range(MAX_TAGS + 1)]}, "tags", f"{MAX_TAGS + 1} tags")]
+    item = probe.create(title="Values", tags=[tag])
+    for change, name, what in cases:
+        sent = {"url": "https://example.org/", "title": "x", **change}
+        expect_error(probe.request("POST", "/api/bookmarks", json=sent), 422, f"a POST with {what}", field=name)
+        expect_error(probe.request("PATCH", item_path(item), json=change), 422, f"a PATCH with {what}",
+                     field=name)
+    probe.create(title="x" * MAX_TITLE, url="https://example.org/" + "a" * (MAX_URL - 20),
+                 tags=["t" * MAX_TAG] + [f"{tag}-{n}" for n in range(MAX_TAGS - 1)])
+    twice = probe.tag("twice")
+    response = probe.request("POST", "/api/bookmarks",
+                             json={"url": "https://example.org/", "title": "Twice", "tags": [twice, tag, twice]})
+    expect_status(response, 201, "a POST with a tag sent twice")
+    made = expect_json(response, "the created bookmark")
+    expect_item(made, {"tags": [twice, tag]}, "a bookmark sent with tags [T, U, T]")
+    body = listing(probe, {"tag": twice}, "GET /api/bookmarks?tag=T")
+    if [i.get("id") for i in body["items"]] != [made["id"]] or body["total"] != 1:
+        raise ClauseFailed(f"the bookmark listed once under its tag, total 1",
+                           f"ids {[i.get('id') for i in body['items']]}, total {body['total']}")
+
+
 @clause("errors.invalid_url", "errors",
         "a url that is not an absolute http(s) URL (e.g. 'not a url', 'javascript:...') answers 422 "
         "naming url",
         "Accept only http and https URLs with a host: urllib.parse.urlsplit gives scheme and netloc.")
 def invalid_url(probe):
-    for bad in ("not a url", "javascript:alert(1)", "ftp://example.org/file", "http://"):
+    for bad in ("not a url", "javascript:alert(1)", "ftp://example.org/file", "http://", "http://[::1",
+                "https://[example.org]/", " javascript:alert(1)"):
         response = probe.request("POST", "/api/bookmarks", json={"url": bad, "title": "Bad"})
         expect_error(response, 422, f"a POST with url {bad!r}", field="url")
 
 
 @clause("errors.query", "errors",
-        f"a limit or offset that is not a whole number in range (limit 1-{MAX_LIMIT}, offset 0 or "
-        "more) answers 422 naming it",
-        "Parse limit and offset yourself and answer 422 with the field's name when they are bad.")
+        f"a limit or offset that is not a whole number in ASCII digits in range (limit 1-{MAX_LIMIT}, "
+        f"offset 0-{MAX_OFFSET}) answers 422 naming it",
+        "Parse limit and offset yourself: re.fullmatch(\"[0-9]+\", raw), since str.isdigit() says yes "
+        "to '²' (which int() refuses) and to '١٠' (which int() reads as 10); then check the range.")
 def bad_query(probe):
     for query, name in (({"limit": "ten"}, "limit"), ({"limit": MAX_LIMIT + 1}, "limit"),
-                        ({"limit": 0}, "limit"), ({"offset": -1}, "offset")):
+                        ({"limit": 0}, "limit"), ({"offset": -1}, "offset"), ({"limit": ""}, "limit"),
+                        ({"limit": "²"}, "limit"), ({"limit": "١٠"}, "limit"), ({"limit": "5.0"}, "limit"),
+                        ({"offset": MAX_OFFSET + 1}, "offset"), ({"offset": "9" * 20}, "offset"),
+                        ({"offset": "³"}, "offset")):
         response = probe.request("GET", "/api/bookmarks", key=None, params=query)
         expect_error(response, 422, f"GET /api/bookmarks?{name}={query[name]}", field=name)
 
 
 @clause("errors.not_found", "errors",
-        "an unknown id (GET, PATCH, DELETE) or an unknown path answers 404 with the error shape",
+        "an unknown id (GET, PATCH, DELETE), an id that is not a whole number or is too large to be one, "
+        "or an unknown path answers 404 with the error shape",
         "Register a 404 error handler that returns the JSON error, and answer 404 when the id "
         "is not in the database.")
 def not_found(probe):
-    missing = "/api/bookmarks/987654321"
-    for method, kwargs in (("GET", {"key": None}), ("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
-        expect_error(probe.request(method, missing, **kwargs), 404, f"{method} {missing}")
+    for missing in ("/api/bookmarks/987654321", "/api/bookmarks/" + "9" * 20, "/api/bookmarks/abc",
+                    "/api/bookmarks/%C2%B2", "/api/bookmarks/-1"):
+        for method, kwargs in (("GET", {"key": None}), ("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
+            expect_error(probe.request(method, missing, **kwargs), 404, f"{method} {missing}")
     expect_error(probe.request("GET", "/no/such/page", key=None), 404, "GET /no/such/page")
 
 
@@ -500,30 +707,72 @@ def missing_key(probe):
                 ("PATCH", item_path(item), {"json": {"title": "Taken over"}}),
                 ("DELETE", item_path(item), {})]
     for method, path, kwargs in attempts:
-        response = probe.request(method, path, key=None, **kwargs)
-        expect_error(response, 401, f"{method} {path} without a key")
-        challenge = response.headers.get("WWW-Authenticate", "")
-        if not challenge.startswith("Bearer"):
-            raise ClauseFailed("WWW-Authenticate: Bearer", f"WWW-Authenticate: {challenge or '(none)'}")
+        expect_challenge(probe.request(method, path, key=None, **kwargs), f"{method} {path} without a key")
     body = listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")
     if [(i.get("id"), i.get("title")) for i in body["items"]] != [(item["id"], "Guarded")]:
         raise ClauseFailed("nothing changed by the refused writes", repr(body["items"])[:200])
 
 
+def expect_challenge(response, doing):
+    """A 401 in the error shape that says how to authenticate (RFC 9110, 15.5.2: WWW-Authenticate)."""
+    expect_error(response, 401, doing)
+    challenge = response.headers.get("WWW-Authenticate", "")
+    if not challenge.lower().startswith("bearer"):
+        raise ClauseFailed(f"WWW-Authenticate: Bearer on the 401 for {doing}",
+                           f"WWW-Authenticate: {challenge or '(none)'}")
+
+
 @clause("auth.wrong_key", "auth",
-        "a write with a wrong key (or not a Bearer one) answers 401 and changes nothing",
-        "Compare the presented key with hmac.compare_digest, after checking it starts with 'Bearer '.")
+        "a write with a wrong key (or not a Bearer one, or one that is not even text) answers 401 with "
+        "WWW-Authenticate: Bearer and changes nothing",
+        "Compare the presented key with hmac.compare_digest, after checking the scheme is Bearer; "
+        "every 401 carries the WWW-Authenticate header.")
 def wrong_key(probe):
     tag = probe.tag("badkey")
     wrong = [f"Bearer {probe.api_key}x", f"Bearer {probe.api_key[:-1]}", f"Basic {probe.api_key}",
-             probe.api_key, "Bearer "]
+             probe.api_key, "Bearer ", "Bearer \xe9t\xe9".encode("latin-1"), b"Bearer \xff\xfe\xfd"]
     for header in wrong:
         response = probe.request("POST", "/api/bookmarks", key=header,
                                  json={"url": "https://example.org/", "title": "x", "tags": [tag]})
-        shown = header.replace(probe.api_key, "<key>")
-        expect_error(response, 401, f"POST with Authorization: {shown!r}")
+        shown = header.replace(probe.api_key, "<key>") if isinstance(header, str) else header
+        expect_challenge(response, f"POST with Authorization: {shown!r}")
     if listing(probe, {"tag": tag}, "GET /api/bookmarks?tag=...")["total"] != 0:
         raise ClauseFailed("no bookmark created by a refused write", "one was stored")
+
+
+@clause("auth.scheme_case", "auth",
+        "the scheme is case-insensitive (RFC 9110, 11.1): 'bearer KEY' and 'BEARER KEY' are accepted",
+        "Compare scheme.lower() == \"bearer\"; only the key itself is compared exactly.")
+def scheme_case(probe):
+    for scheme in ("bearer", "BEARER", "BeArEr"):
+        response = probe.request("POST", "/api/bookmarks", key=f"{scheme} {probe.api_key}",
+                                 json={"url": "https://example.org/", "title": f"Scheme {scheme}"})
+        expect_status(response, 201, f"a POST with Authorization: {scheme} <key>")
+
+
+@clause("auth.key_first", "auth",
+        "the key is checked before the body is read: a write without the key answers 401 whatever "
+        "its body (not JSON, not a JSON type, invalid); a write to a path that does not exist "
+        "answers 404, with or without a key",
+        "Check the key before parsing or validating the body (in FastAPI the body is read before any "
+        "dependency runs), and only for a path that exists (in aiohttp, a middleware runs for "
+        "unknown paths too: look at request.match_info.http_exception).")
+def key_first(probe):
+    item = probe.create(title="Guarded body", tags=[probe.tag("first")])
+    attempts = [("POST", "/api/bookmarks", {"data": b'{"url": ', "headers": {"Content-Type": "application/json"}},
+                 "cut-off JSON"),
+                ("POST", "/api/bookmarks", {"data": b"hello", "headers": {"Content-Type": "text/plain"}},
+                 "a text/plain body"),
+                ("POST", "/api/bookmarks", {"json": {"title": 42}}, "an invalid bookmark"),
+                ("PATCH", item_path(item), {"json": {"title": None}}, "an invalid change"),
+                ("PATCH", item_path(item), {"data": b"", "headers": {"Content-Type": "application/json"}},
+                 "an empty body")]
+    for method, path, kwargs, what in attempts:
+        expect_challenge(probe.request(method, path, key=None, **kwargs), f"{method} {path} without a key, with {what}")
+    for key in (None, True):
+        for method in ("POST", "PATCH", "DELETE"):
+            response = probe.request(method, "/api/no-such-thing", key=key, json={"title": "x"})
+            expect_error(response, 404, f"{method} /api/no-such-thing {'with' if key else 'without'} a key")
 
 
 @clause("auth.reads_open", "auth", "reads (GET) need no key",
@@ -538,7 +787,8 @@ def reads_open(probe):
 @clause("html.page", "html",
         f"GET / answers an HTML page (text/html) rendered from a template, listing the newest "
         f"{PAGE_SIZE} bookmarks, each title a link to its url",
-        "Render a template with the bookmarks; each one an <a href=\"{{ b.url }}\">{{ b.title }}</a>.")
+        "Render a template with the bookmarks; each one an <a href=\"{{ b.url }}\">{{ b.title }}</a>; "
+        "HEAD / is answered too.")
 def html_page(probe):
     title = f"Visible {probe.run_id}"
     item = probe.create(title=title, url=f"https://example.org/{probe.run_id}", tags=[probe.tag("page")])
@@ -546,6 +796,22 @@ def html_page(probe):
     if (item["url"], title) not in links:
         raise ClauseFailed(f'a link <a href="{item["url"]}">{title}</a> on the page',
                            f"{len(links)} links, none of them that one")
+    response = probe.request("HEAD", "/", key=None)
+    expect_status(response, 200, "HEAD / (answered wherever GET is)")
+
+
+@clause("html.nosniff", "html",
+        "every answer (the page, JSON, errors) carries X-Content-Type-Options: nosniff, so no browser "
+        "guesses a type other than the one sent",
+        "Add the header to every response in one place: an after_request function (Flask), a "
+        "middleware (FastAPI, Django's SecurityMiddleware does it), on_response_prepare (aiohttp).")
+def nosniff(probe):
+    for method, path, key in (("GET", "/", None), ("GET", "/api/bookmarks", None), ("GET", "/health", None),
+                              ("GET", "/api/bookmarks/987654321", None), ("POST", "/api/bookmarks", None)):
+        response = probe.request(method, path, key=key, json={} if method == "POST" else None)
+        if response.headers.get("X-Content-Type-Options", "").lower() != "nosniff":
+            raise ClauseFailed(f"X-Content-Type-Options: nosniff on the {response.status_code} for {method} {path}",
+                               f"X-Content-Type-Options: {response.headers.get('X-Content-Type-Options', '(none)')}")
 
 
 @clause("html.escaped", "html",

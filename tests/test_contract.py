@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 
 from coursekit import contract
 from coursekit.contract import ENV_API_KEY, ENV_DB, STAGES, run_contract
@@ -138,11 +139,21 @@ MUTATIONS = [
      'sqlite3.connect(os.environ["BOOKMARKS_DB"] + str(os.getpid()))'),
     ("errors.malformed_json", 'raise Problem(400, f"the body is not valid JSON: {error}") from None', "raise"),
     ("errors.content_type", 'raise Problem(415, "send the body as application/json")', "pass"),
-    ("errors.invalid_url", 'parts.scheme not in ("http", "https")', "False"),
+    ("errors.invalid_url", 'parts.scheme in ("http", "https") and', "True and"),
+    ("errors.body_shape", "if name not in FIELDS:", "if False:"),
+    ("errors.patch_null", "if not isinstance(data[name], str) or not data[name].strip()",
+     "if isinstance(data[name], str) and not data[name].strip()"),
+    ("errors.field_values", "data = dict(data, tags=list(dict.fromkeys(tags)))", "pass"),
+    ("errors.query", 're.fullmatch(r"[0-9]{1,9}", raw)', 're.fullmatch(r"\\d+", raw)'),
+    ("errors.not_found", 'ITEM = re.compile(r"^/api/bookmarks/([0-9]{1,18})$")',
+     'ITEM = re.compile(r"^/api/bookmarks/(\\d+)$")'),
     ("errors.method", 'headers=[("Allow", ", ".join(allowed))]', "headers=[]"),
     ("errors.too_large", 'if body is None:', "if False:"),
     ("auth.missing_key", '("WWW-Authenticate", \'Bearer realm="bookmarks"\')', '("X-Nothing", "1")'),
-    ("auth.wrong_key", 'scheme == "Bearer" and hmac.compare_digest', "hmac.compare_digest"),
+    ("auth.wrong_key", 'scheme.lower() == "bearer" and hmac.compare_digest', "hmac.compare_digest"),
+    ("auth.scheme_case", 'scheme.lower() == "bearer"', 'scheme == "Bearer"'),
+    ("routes.head", 'route("GET" if method == "HEAD" else method, path,', "route(method, path,"),
+    ("html.nosniff", '("X-Content-Type-Options", "nosniff")', '("X-Nothing", "1")'),
     ("html.escaped", '{html.escape(item["title"])}', '{item["title"]}'),
     ("html.tag_links", 'href="?tag={html.escape(quote(t))}"', 'href="#"'),
 ]
@@ -207,3 +218,31 @@ def test_a_stuck_server_costs_two_timeouts_not_one_per_clause(monkeypatch):
     assert "did not answer in time" in got[0] and "did not answer in time" in got[1]
     assert all(g == "not tried: the server stopped answering in time" for g in got[2:])
     assert elapsed < 5, "it waited on every clause"
+
+
+def answer(status, body, kind="application/json"):
+    """A requests.Response as a server would send it, for the checks that read one."""
+    import json
+
+    response = requests.models.Response()
+    response.status_code, response._content = status, json.dumps(body).encode()
+    response.headers["Content-Type"] = kind
+    return response
+
+
+def test_an_error_may_list_every_bad_field_the_first_being_field():
+    two = [{"field": "url", "message": "missing"}, {"field": "title", "message": "missing"}]
+    body = {"error": "invalid_field", "message": "missing", "field": "url", "errors": two}
+    assert contract.expect_error(answer(422, body), 422, "a POST", field="url") == body
+    with pytest.raises(contract.ClauseFailed, match="the first naming"):
+        contract.expect_error(answer(422, dict(body, errors=two[::-1])), 422, "a POST", field="url")
+    with pytest.raises(contract.ClauseFailed, match="the first naming"):
+        contract.expect_error(answer(422, dict(body, errors="url")), 422, "a POST", field="url")
+
+
+def test_an_error_may_be_sent_as_problem_details_with_the_same_members():
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "error": "not_found", "message": "no"}
+    assert contract.expect_error(answer(404, body, "application/problem+json"), 404, "a GET")
+    with pytest.raises(contract.ClauseFailed, match="error shape"):
+        contract.expect_error(answer(404, {"type": "about:blank", "title": "Not Found"},
+                                     "application/problem+json"), 404, "a GET")

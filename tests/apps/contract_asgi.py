@@ -36,4 +36,4 @@ async def app(scope, receive, send):
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response_headers]
     await send({"type": "http.response.start", "status": status,
                 "headers": [*raw, (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})

@@ -14,9 +14,11 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, quote, urlsplit
 
 MAX_BODY = 64 * 1024
+MAX_URL, MAX_TITLE, MAX_TAG, MAX_TAGS, MAX_OFFSET = 2000, 200, 100, 20, 1_000_000
+FIELDS = ("url", "title", "tags")
 ERROR_CODES = {400: "malformed_json", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                413: "too_large", 415: "unsupported_media_type", 422: "invalid_field"}
-ITEM = re.compile(r"^/api/bookmarks/(\d+)$")
+ITEM = re.compile(r"^/api/bookmarks/([0-9]{1,18})$")  # 18 digits always fit SQLite's INTEGER
 ALLOWED = {"/health": ("GET",), "/": ("GET",), "/api/bookmarks": ("GET", "POST"),
            "item": ("GET", "PATCH", "DELETE")}
 
@@ -59,32 +61,44 @@ def as_item(db, row):
     return {"id": row["id"], "url": row["url"], "title": row["title"], "tags": tags}
 
 
+def is_http_url(text):
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # a broken host, such as "http://[::1"
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def validate(data, partial):
     """The fields of a POST (all) or PATCH (some), checked; a Problem(422) names the first bad one."""
     if not isinstance(data, dict):
         raise Problem(422, "the body must be a JSON object", "body")
-    for name in ("url", "title"):
+    for name in data:
+        if name not in FIELDS:
+            raise Problem(422, f"{name} is not a field of a bookmark (url, title, tags)", name)
+    for name, longest in (("url", MAX_URL), ("title", MAX_TITLE)):
         if name not in data:
             if partial:
                 continue
             raise Problem(422, f"{name} is required", name)
-        if not isinstance(data[name], str) or not data[name].strip():
-            raise Problem(422, f"{name} must be a non-empty string", name)
-    if "url" in data:
-        parts = urlsplit(data["url"])
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise Problem(422, "url must be an absolute http or https URL", "url")
-    if "tags" in data and not (isinstance(data["tags"], list)
-                               and all(isinstance(t, str) for t in data["tags"])):
-        raise Problem(422, "tags must be a list of strings", "tags")
-    return {k: data[k] for k in ("url", "title", "tags") if k in data}
+        if not isinstance(data[name], str) or not data[name].strip() or len(data[name]) > longest:
+            raise Problem(422, f"{name} must be a string of 1 to {longest} characters, not only spaces", name)
+    if "url" in data and not is_http_url(data["url"]):
+        raise Problem(422, "url must be an absolute http or https URL", "url")
+    if "tags" in data:
+        tags = data["tags"]
+        if not (isinstance(tags, list) and len(tags) <= MAX_TAGS and all(
+                isinstance(t, str) and t.strip() and len(t) <= MAX_TAG for t in tags)):
+            raise Problem(422, f"tags must be a list of at most {MAX_TAGS} strings of 1 to {MAX_TAG} "
+                               "characters, not only spaces", "tags")
+        data = dict(data, tags=list(dict.fromkeys(tags)))  # a tag sent twice is kept once
+    return {k: data[k] for k in FIELDS if k in data}
 
 
 def whole_number(query, name, default, low, high):
     raw = query.get(name, [str(default)])[-1]
-    if not re.fullmatch(r"\d+", raw) or not low <= int(raw) <= (high or int(raw)):
-        raise Problem(422, f"{name} must be a whole number from {low}" + (f" to {high}" if high else " up"),
-                      name)
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+        raise Problem(422, f"{name} must be a whole number from {low} to {high}", name)
     return int(raw)
 
 
@@ -93,7 +107,7 @@ def authorised(headers):
     presented = headers.get("authorization", "")
     scheme, _, key = presented.partition(" ")
     expected = os.environ["BOOKMARKS_API_KEY"]
-    return scheme == "Bearer" and hmac.compare_digest(key.encode(), expected.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(key.encode(), expected.encode())
 
 
 def json_answer(status, data, extra=()):
@@ -108,21 +122,31 @@ def error_answer(problem):
     return json_answer(problem.status, data, problem.headers)
 
 
+def refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def read_json(headers, body):
-    if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    """The body as I-JSON (RFC 7493): no NaN or Infinity, no lone surrogates; else a 400."""
+    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Problem(415, "send the body as application/json")
     try:
-        return json.loads(body)
-    except ValueError as error:
+        data = json.loads(body, parse_constant=refuse_constant)
+        json.dumps(data, ensure_ascii=False).encode()  # a lone surrogate cannot be UTF-8
+    except (ValueError, RecursionError) as error:
         raise Problem(400, f"the body is not valid JSON: {error}") from None
+    return data
 
 
 def handle(method, path, query_string, headers, body):
-    """One request -> (status, headers, body). headers: a dict with lower-case names."""
+    """One request -> (status, headers, body). headers: a dict with lower-case names. HEAD is
+    answered as GET (the protocol side sends no body); every answer says nosniff."""
     try:
-        return route(method, path, parse_qs(query_string, keep_blank_values=True), headers, body)
+        status, response_headers, payload = route("GET" if method == "HEAD" else method, path,
+                                                  parse_qs(query_string, keep_blank_values=True), headers, body)
     except Problem as problem:
-        return error_answer(problem)
+        status, response_headers, payload = error_answer(problem)
+    return status, [*response_headers, ("X-Content-Type-Options", "nosniff")], payload
 
 
 def route(method, path, query, headers, body):
@@ -142,6 +166,8 @@ def route(method, path, query, headers, body):
     db = connect()
     try:
         with db:  # one transaction: committed on success, rolled back on error
+            if method != "GET":  # take the write lock first: two writers that both read first deadlock
+                db.execute("BEGIN IMMEDIATE")
             if path == "/":
                 return page(db, query)
             if not match:
@@ -165,7 +191,7 @@ def collection(db, method, query, headers, body):
         item = as_item(db, db.execute("SELECT * FROM bookmark WHERE id = ?", (cursor.lastrowid,)).fetchone())
         return json_answer(201, item, [("Location", f"/api/bookmarks/{item['id']}")])
     limit = whole_number(query, "limit", 20, 1, 100)
-    offset = whole_number(query, "offset", 0, 0, None)
+    offset = whole_number(query, "offset", 0, 0, MAX_OFFSET)
     where, args = "", []
     if "tag" in query:
         where, args = "WHERE id IN (SELECT bookmark_id FROM tag WHERE name = ?)", [query["tag"][-1]]

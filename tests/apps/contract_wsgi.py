@@ -27,4 +27,4 @@ def app(environ, start_response):
     status, response_headers, body = handle(environ["REQUEST_METHOD"], path,
                                             environ.get("QUERY_STRING", ""), headers, read_body(environ))
     start_response(reason(status), [*response_headers, ("Content-Length", str(len(body)))])
-    return [body]
+    return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]

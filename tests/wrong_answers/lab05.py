@@ -25,10 +25,10 @@ def _written(cell_start):
 STAND_IN, SQLITE = _written(DB_CELL)  # 5.1's dict store, then 5.2's SQLite store
 CREATED = 'return item, 201, {"Location": url_for("api.read", bookmark_id=item["id"])}'
 CONNECT = 'sqlite3.connect(current_app.config["DATABASE"])'
-URL_RULE = 'if parts.scheme not in ("http", "https") or not parts.netloc:'
+URL_RULE = 'return parts.scheme in ("http", "https") and bool(parts.netloc)'
 KEY_CHECK = '''    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     expected = current_app.config["API_KEY"]
-    if scheme != "Bearer" or not expected or not hmac.compare_digest(presented.encode(), expected.encode()):'''
+    if scheme.lower() != "bearer" or not expected or not hmac.compare_digest(presented.encode(), expected.encode()):'''
 TITLE_LINK = '<a href="{{ b.url }}">{{ b.title }}</a>'
 
 ANSWERS = [
@@ -64,15 +64,25 @@ ANSWERS = [
                   "            response.headers[name] = value\n", "")],
            says=["Allow"]),
     Answer("5.3", "json.loads on the raw body: a 500 on malformed JSON",
-           edit=[("fields = validate(request.get_json(), partial=False)",
+           edit=[("fields = validate(read_json(), partial=False)",
                   'fields = validate(__import__("json").loads(request.get_data()), partial=False)')],
            says=["never answers 500"]),
     Answer("5.3", "no MAX_CONTENT_LENGTH", edit=[('    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024\n', "")],
            says=["MAX_CONTENT_LENGTH"]),
-    Answer("5.3", "any string accepted as url", edit=[(URL_RULE, "if False:")], says=["urlsplit"]),
+    Answer("5.3", "any string accepted as url", edit=[(URL_RULE, "return True")], says=["urlsplit"]),
     Answer("5.3", "valid: url checked with hostname and a lower-cased scheme",
-           edit=[(URL_RULE, 'if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:')],
+           edit=[(URL_RULE, 'return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)')],
            passes=True),
+    Answer("5.3", "str.isdigit() for limit and offset: a 500 on '²'",
+           edit=[('if not re.fullmatch("[0-9]{1,9}", raw) or', "if not raw.isdigit() or")],
+           says=["str.isdigit() says yes"]),
+    Answer("5.3", "unknown fields ignored",
+           edit=[("    for name in data:\n        if name not in FIELDS:\n", "    for name in ():\n        if name not in FIELDS:\n")],
+           says=["unknown field 'titel'"]),
+    Answer("5.3", "tags not checked for blanks and length",
+           edit=[("isinstance(tag, str) and tag.strip() and len(tag) <= MAX_TAG for tag in tags)",
+                  "isinstance(tag, str) for tag in tags)")],
+           says=["a POST with an empty tag"]),
 
     Answer("5.4", "keys compared with !=",
            edit=[("not hmac.compare_digest(presented.encode(), expected.encode())", "presented != expected")],
@@ -85,7 +95,10 @@ ANSWERS = [
                   ")")],
            says=["WWW-Authenticate"]),
     Answer("5.4", "the Bearer scheme not checked",
-           edit=[('if scheme != "Bearer" or not expected', "if not expected")], says=["Bearer"]),
+           edit=[('if scheme.lower() != "bearer" or not expected', "if not expected")], says=["Bearer"]),
+    Answer("5.4", "the scheme compared case-sensitively",
+           edit=[('if scheme.lower() != "bearer" or not expected', 'if scheme != "Bearer" or not expected')],
+           says=["case-insensitive"]),
     Answer("5.4", "valid: request.authorization (Werkzeug parses the header)",
            edit=[(KEY_CHECK, '    auth = request.authorization\n'
                              '    expected = current_app.config["API_KEY"]\n'

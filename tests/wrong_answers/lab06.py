@@ -15,8 +15,8 @@ ANSWERS = [
                   "    tags: list[str]\n    added_from: str\n    # END SOLUTION\n\n\nclass Page")],
            says=["added_from in the answer"]),
     Answer("6.1", "GET one without a response model",
-           edit=[('@app.get("/api/bookmarks/{bookmark_id}", response_model=Bookmark)',
-                  '@app.get("/api/bookmarks/{bookmark_id}")')],
+           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark)',
+                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}")')],
            says=["added_from in the answer to GET"]),
     Answer("6.1", "no Location header",
            edit=[('    response.headers["Location"] = str(request.url_for("read", bookmark_id=item["id"]))\n', "")],
@@ -29,9 +29,10 @@ ANSWERS = [
            edit=[('"items": items, "total": total,', '"items": items, "total": len(items),')],
            says=["COUNT"]),
     Answer("6.1", "a return annotation instead of response_model",
-           edit=[('@app.get("/api/bookmarks/{bookmark_id}", response_model=Bookmark)\n'
+           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark)\n'
                   'def read(bookmark_id: int, db: DB):',
-                  '@app.get("/api/bookmarks/{bookmark_id}")\ndef read(bookmark_id: int, db: DB) -> Bookmark:')],
+                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}")\n'
+                  'def read(bookmark_id: int, db: DB) -> Bookmark:')],
            passes=True),
     # 6.2 a session that is always closed
     Answer("6.2", "the first version: never closed",
@@ -56,6 +57,22 @@ ANSWERS = [
                  (CLOSED,
                   "    with closing(connect()) as db:\n        yield db\n")],
            passes=True),
+    Answer("6.2", "update reads the item, changes it and writes all of it back",
+           edit=[('''    tags = json.dumps(fields["tags"]) if "tags" in fields else None
+    cursor = db.execute("UPDATE bookmark SET url = COALESCE(?, url), title = COALESCE(?, title), "
+                        "tags = COALESCE(?, tags) WHERE id = ?",
+                        (fields.get("url"), fields.get("title"), tags, bookmark_id))
+    item = get_bookmark(db, bookmark_id) if cursor.rowcount == 1 else None
+    db.commit()
+    return item''', '''    item = get_bookmark(db, bookmark_id)
+    if item is None:
+        return None
+    item.update(fields)
+    db.execute("UPDATE bookmark SET url = ?, title = ?, tags = ? WHERE id = ?",
+               (item["url"], item["title"], json.dumps(item["tags"]), bookmark_id))
+    db.commit()
+    return item''')],
+           says=["changes lost in"]),
     # 6.3 errors in the contract's shape
     Answer("6.3", "FastAPI's default 422 body kept",
            edit=[("@app.exception_handler(RequestValidationError)\n", "")],
@@ -72,11 +89,19 @@ ANSWERS = [
                  ("app.add_middleware(LimitBody, max_bytes=MAX_BODY)\n", "")],
            says=["the 413 error as JSON"]),
     Answer("6.3", "the field taken from the end of loc",
-           edit=[('names[0] if names else "body"', 'str(first["loc"][-1])')],
+           edit=[('names[0] if names else "body"', 'str(loc[-1])')],
            says=['"field": "tags"']),
     Answer("6.3", "the field taken from loc[1]",
-           edit=[('names[0] if names else "body"', 'str(first["loc"][1]) if len(first["loc"]) > 1 else "body"')],
+           edit=[('names[0] if names else "body"', 'str(loc[1]) if len(loc) > 1 else "body"')],
            passes=True),
+    Answer("6.3", "PATCH fields that allow None: null is stored",
+           edit=[("    url: Url = None\n    title: Title = None\n    tags: Tags = None\n",
+                  "    url: Url | None = None\n    title: Title | None = None\n    tags: Tags | None = None\n")],
+           says=["a PATCH with url = null"]),
+    Answer("6.3", "unknown fields ignored (Pydantic's default)",
+           edit=[('''    model_config = ConfigDict(strict=True, extra="forbid")  # extra="forbid": "titel" is a 422, not ignored''',
+                  "    model_config = ConfigDict(strict=True)")],
+           says=["unknown field 'titel'"]),
     # 6.4 the API key
     Answer("6.4", "keys compared with !=",
            edit=[("not hmac.compare_digest(presented.encode(), expected.encode())", "presented != expected")],
@@ -88,7 +113,7 @@ ANSWERS = [
            edit=[(",\n                            headers={\"WWW-Authenticate\": 'Bearer realm=\"bookmarks\"'})", ")")],
            says=["WWW-Authenticate: Bearer"]),
     Answer("6.4", "the Bearer scheme not checked",
-           edit=[('if scheme != "Bearer" or not expected or', "if not expected or")],
+           edit=[('if scheme.lower() != "bearer" or not expected or', "if not expected or")],
            says=["Basic"]),
     Answer("6.4", "secrets.compare_digest (the same function)",
            edit=[("import hmac\n", "import hmac\nimport secrets\n"),

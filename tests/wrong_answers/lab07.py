@@ -88,11 +88,15 @@ ANSWERS = [
            edit=[("    max_body = 64 * 1024\n", "")],
            says=["65536"]),
     Answer("7.3", "any string accepted as url",
-           edit=[('if parts.scheme not in ("http", "https") or not parts.netloc:', "if False:")],
+           edit=[('return parts.scheme in ("http", "https") and bool(parts.netloc)', "return True")],
            says=["urlsplit"]),
     Answer("7.3", "url checked with hostname and a lower-cased scheme",
-           edit=[('if parts.scheme not in ("http", "https") or not parts.netloc:', 'if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:')],
+           edit=[('return parts.scheme in ("http", "https") and bool(parts.netloc)',
+                  'return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)')],
            passes=True),
+    Answer("7.3", "str.isdigit() for limit and offset: a 500 on '²'",
+           edit=[('if not re.fullmatch("[0-9]{1,9}", raw) or', "if not raw.isdigit() or")],
+           says=["str.isdigit() says yes"]),
     # 7.4 the API key
     Answer("7.4", "keys compared with !=",
            edit=[("not hmac.compare_digest(presented.encode(), expected.encode())", "presented != expected")],
@@ -104,16 +108,22 @@ ANSWERS = [
            edit=[(',\n                                       headers={"WWW-Authenticate": \'Bearer realm="bookmarks"\'})', ")")],
            says=["WWW-Authenticate"]),
     Answer("7.4", "the Bearer scheme not checked",
-           edit=[('if scheme != "Bearer" or not expected', "if not expected")],
+           edit=[('(scheme.lower() != "bearer" or not presented.isascii() or not expected',
+                  "(not presented.isascii() or not expected")],
            says=["Bearer"]),
-    Answer("7.4", "the key cut off with removeprefix",
+    Answer("7.4", "the key encoded without looking: a 500 on bytes that are not UTF-8",
+           edit=[('(scheme.lower() != "bearer" or not presented.isascii() or not expected',
+                  '(scheme.lower() != "bearer" or not expected')],
+           says=["never answers 500"]),
+    Answer("7.4", "the key asked for on paths that do not exist",
+           edit=[(' and request.match_info.http_exception is None:', ":")],
+           says=["/api/no-such-thing"]),
+    Answer("7.4", "the key cut off by position",
            edit=[('        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")\n'
+                  "        expected = request.app[API_KEY]\n",
+                  '        header = request.headers.get("Authorization", "")\n'
                   "        expected = request.app[API_KEY]\n"
-                  '        if scheme != "Bearer" or not expected or not hmac.compare_digest(presented.encode(), '
-                  "expected.encode()):", '        header = request.headers.get("Authorization", "")\n'
-                  "        expected = request.app[API_KEY]\n"
-                  '        if not header.startswith("Bearer ") or not expected or not hmac.compare_digest(\n'
-                  '                header.removeprefix("Bearer ").encode(), expected.encode()):')],
+                  "        scheme, presented = header[:6], header[7:]\n")],
            passes=True),
     # 7.5 the page
     Answer("7.5", "autoescape turned off",

@@ -54,16 +54,23 @@ ANSWERS = [
            passes=True),
     # 8.3 errors
     Answer("8.3", "malformed JSON not caught",
-           edit=[('        except (json.JSONDecodeError, UnicodeDecodeError) as exc:\n'
-                  '            return error(400, f"the body is not valid JSON: {exc}")\n', "")],
-           says=["Catch the parse error"]),
+           edit=[('''    try:
+        data = json.loads(request.body, parse_constant=refuse_constant)
+        json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError on a lone surrogate
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, f"the body is not valid JSON: {exc}") from None
+    return data''', "    return json.loads(request.body)")],
+           says=["catch ValueError and RecursionError"]),
     Answer("8.3", "405 without the Allow header",
            edit=[('raise Problem(405, f"{request.method} is not allowed here", headers={"Allow": allowed})',
                   'raise Problem(405, f"{request.method} is not allowed here")')],
            says=["Allow: GET, POST"]),
     Answer("8.3", "any string accepted as url",
-           edit=[('if parts.scheme not in ("http", "https") or not parts.netloc:', "if False:")],
+           edit=[('return parts.scheme in ("http", "https") and bool(parts.netloc)', "return True")],
            says=["urlsplit"]),
+    Answer("8.3", "str.isdigit() for limit and offset: a 500 on '²'",
+           edit=[('if not re.fullmatch("[0-9]{1,9}", raw) or', "if not raw.isdigit() or")],
+           says=["str.isdigit() says yes"]),
     Answer("8.3", "a body over the limit not caught",
            edit=[("        except RequestDataTooBig:\n"
                   '            return error(413, f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")\n',
@@ -71,7 +78,7 @@ ANSWERS = [
            says=["Limit the body size"]),
     Answer("8.3", "Content-Type read from META",
            edit=[('if request.content_type != "application/json":',
-                  'if request.META.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/json":')],
+                  'if request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != "application/json":')],
            passes=True),
     # 8.4 the API key
     Answer("8.4", "keys compared with !=",
@@ -88,11 +95,14 @@ ANSWERS = [
            edit=[('            if request.method not in ("GET", "HEAD", "OPTIONS"):\n                require_key(request)\n',
                   "            require_key(request)\n")],
            says=["Require the key on POST, PATCH and DELETE only"]),
-    Answer("8.4", "secrets.compare_digest on str",
+    Answer("8.4", "compare_digest on str: a 500 for a key that is not ASCII",
            edit=[("not hmac.compare_digest(presented.encode(), expected.encode())",
                   "not secrets.compare_digest(presented, expected)"),
                  ("import hmac\n", "import hmac\nimport secrets\n")],
-           passes=True),
+           says=["never answers 500"]),
+    Answer("8.4", "the scheme compared case-sensitively",
+           edit=[('if scheme.lower() != "bearer" or not expected', 'if scheme != "Bearer" or not expected')],
+           says=["case-insensitive"]),
     # 8.5 the page, N+1
     Answer("8.5", "the N+1 left in",
            edit=[('    found = found.select_related("owner").prefetch_related("tags")  # 3 queries, however many bookmarks\n',
