@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from coursekit.explain import connection_problem
+from coursekit.servers import REQUEST_SECONDS
 from coursekit.urls import on_server
 
 # The environment the service reads (12-factor: configuration from the environment, never the code).
@@ -49,7 +50,6 @@ MAX_URL, MAX_TITLE = 2000, 200   # characters
 MAX_TAG, MAX_TAGS = 100, 20      # characters in a tag; tags on one bookmark
 DEEP = 10_000                # a JSON body nested this deep answers 400 (a parser that recurses would crash)
 PAGE_SIZE = 50               # GET / shows at most this many bookmarks, newest first
-REQUEST_SECONDS = 5
 ROUNDS = 15                  # rounds of concurrent writes in storage.concurrent
 GIVE_UP_AFTER_TIMEOUTS = 2   # clauses in a row whose requests timed out before the rest are skipped
 

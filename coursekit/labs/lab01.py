@@ -8,6 +8,7 @@ import socket
 import threading
 
 from coursekit.checks import CheckFailed, EXPECTED_SHAPE, exchange, exercise, parse_wire, shown
+from coursekit.servers import REQUEST_SECONDS
 
 SERVER = "apps/lab01_server.py"
 SECONDS = 3  # how long a check waits for any one answer
@@ -187,10 +188,10 @@ def several_clients(t):
                          "loop goes straight back to accept()."):
             idle.append(connect(server))
             received = exchange(server, b"GET /echo/next HTTP/1.1\r\nHost: lab\r\n"
-                                        b"Connection: close\r\n\r\n", seconds=2)
+                                        b"Connection: close\r\n\r\n", seconds=REQUEST_SECONDS)
             answer, problem = parse_wire(received)
             t.expect(answer is not None and answer.content == b"next",
-                     "an answer 'next' within 2 s", problem if received else "no answer at all")
+                     f"an answer 'next' within {REQUEST_SECONDS} s", problem if received else "no answer at all")
         with t.part("8 clients at once, while one is idle, each get their own answer",
                     hint="Each thread must serve its own connection; share nothing between them."):
             results = {}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from coursekit.checks import CheckFailed, exchange, exercise
 from coursekit.inprocess import WSGIRuleBroken, call_wsgi
+from coursekit.servers import REQUEST_SECONDS
 
 # What wsgiref.validate's assertions mean, in words a student can act on (first match wins).
 PLAIN_WORDS = [
@@ -282,7 +283,7 @@ def from_log(server, pattern=LOG_PROBLEM):
 
 def fetch(server, method, path, **kwargs):
     """One request to the student's server (a failed one is explained by the check, with its log)."""
-    return server.request(method, path, timeout=5, allow_redirects=False, **kwargs)
+    return server.request(method, path, timeout=REQUEST_SECONDS, allow_redirects=False, **kwargs)
 
 
 def expect_status(t, response, code, server):
@@ -305,7 +306,7 @@ def socket_server(t):
                      "log (at the end) shows an error, start there."):
         # Raw bytes, parsed strictly: a client library would hide a missing empty line.
         response = t.wire(exchange(server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                           b"Connection: close\r\n\r\n", seconds=5))
+                                           b"Connection: close\r\n\r\n", seconds=REQUEST_SECONDS))
         expect_status(t, response, 200, server)
         t.equal(response.text, "Flask says hello\n")
     with t.part("the app's headers reach the client (Content-Type, Content-Length)",
@@ -377,7 +378,7 @@ def app(environ, start_response):
 '''
 
 
-def wire(server, data, half_close=False, seconds=5):
+def wire(server, data, half_close=False, seconds=REQUEST_SECONDS):
     """Send raw bytes; return (status code or None, head text, body bytes) once the server closes."""
     import socket
 

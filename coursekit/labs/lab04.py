@@ -10,6 +10,7 @@ import secrets
 import time
 
 from coursekit.checks import CheckFailed, exchange, exercise, shown
+from coursekit.servers import REQUEST_SECONDS
 from coursekit.asgi_driver import (run_coroutine, run_http, run_lifespan, run_websocket,
                                    sleep_watched)
 
@@ -206,7 +207,7 @@ def server_sent_events(t):
     with t.part("a client reads the 3 events from uvicorn as they come",
                 hint="If the in-process parts pass, look at app()'s routing from exercise 4.1."):
         received = exchange(server, b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                    b"Connection: close\r\n\r\n", seconds=3)
+                                    b"Connection: close\r\n\r\n", seconds=REQUEST_SECONDS)
         head, _, body = received.partition(b"\r\n\r\n")
         t.expect(head.startswith(b"HTTP/1.1 200"), "200 OK", shown(head[:200]) or "no answer")
         chunked = re.search(rb"(?im)^transfer-encoding:[ \t]*chunked", head)
@@ -247,11 +248,11 @@ def websocket_echo(t):
 
         url = f"ws://127.0.0.1:{server.port}/echo"
         try:
-            with connect(url, open_timeout=5, close_timeout=2) as ws:
+            with connect(url, open_timeout=REQUEST_SECONDS, close_timeout=2) as ws:
                 replies = []
                 for text in ("ping", "Grüße"):
                     ws.send(text)
-                    replies.append(ws.recv(timeout=5))
+                    replies.append(ws.recv(timeout=REQUEST_SECONDS))
         except (WebSocketException, TimeoutError, OSError) as error:
             raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}")
         t.equal(replies, ["ping", "Grüße"])
@@ -272,7 +273,7 @@ def proxy_prefix_and_binary(t):
         with t.part(f"{method} {path} answers {expected} when uvicorn runs with --root-path {PREFIX}",
                     hint="uvicorn puts the prefix in front of scope['path'] (the ASGI spec says so); "
                          "route on route_path(scope), which strips scope['root_path']."):
-            response = requests.request(method, server.url + path.lstrip("/"), timeout=5)
+            response = requests.request(method, server.url + path.lstrip("/"), timeout=REQUEST_SECONDS)
             t.expect(response.status_code == expected, str(expected),
                      f"{response.status_code} {response.text[:60]!r}")
     with t.part("a binary WebSocket frame comes back binary, byte for byte",
@@ -282,10 +283,10 @@ def proxy_prefix_and_binary(t):
         from websockets.sync.client import connect
 
         try:
-            with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=5,
+            with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=REQUEST_SECONDS,
                          close_timeout=2) as ws:
                 ws.send(b"\x00\x01\xfe\xff")
-                reply = ws.recv(timeout=5)
+                reply = ws.recv(timeout=REQUEST_SECONDS)
         except InvalidStatus as error:  # refused before any frame: the route, not the frames
             raise CheckFailed("an open connection that echoes", f"{type(error).__name__}: {error}",
                               hint="The WebSocket at /echo was refused behind the prefix: route "

@@ -22,7 +22,8 @@ COUNTED = "apps/lab06_counted_app.py"
 STUDENT_TEST = "apps/test_fastapi_bookmarks.py"
 HIDDEN = "added_from"
 NOT_KEYS = {"Authorization", ENV_API_KEY, "Bearer", "bookmarks", "realm", "WWW-Authenticate"}
-STALL_SECONDS = 0.5  # a /health slower than this while a preview runs was stalled by it
+PREVIEW_SECONDS = 1.0  # fetch_preview, given in the lab, sleeps this long
+PREVIEW_TRIES = 3  # a preview so slow (a busy host) that it proves nothing is asked again
 TEST_SECONDS = 60
 
 # The student's app with every sqlite3 connection counted, served at a path of its own.
@@ -189,19 +190,10 @@ def preview_without_stall(t):
         created = write(server, key, "POST", "/api/bookmarks", json={"url": "https://example.org/", "title": "P"})
         t.expect(created.status_code == 201, "201 from POST /api/bookmarks", f"{created.status_code}")
         where = f"/api/bookmarks/{created.json()['id']}/preview"
-        health, answer = [], {}
-
-        def ask_preview():
-            answer["response"] = server.get(where, timeout=10)
-
-        asking = threading.Thread(target=ask_preview)
-        asking.start()
-        while asking.is_alive():  # meanwhile, how long does a request that does nothing take?
-            started = time.perf_counter()
-            server.get("/health", timeout=10)
-            health.append(time.perf_counter() - started)
-            asking.join(0.05)
-        response = answer.get("response")
+        for _ in range(PREVIEW_TRIES):
+            response, overlapped, decided = preview_beside_health(server, where)
+            if decided or response is None or response.status_code != 200:
+                break
         t.expect(response is not None and response.status_code == 200, f"200 from GET {where}",
                  f"{getattr(response, 'status_code', 'no answer')}: {getattr(response, 'text', '')[:200]}")
         body = response.json()
@@ -213,10 +205,44 @@ def preview_without_stall(t):
                 hint="fetch_preview blocks. Called in an `async def` endpoint it blocks the event loop, and "
                      "every other request waits. Make the endpoint a plain `def` (FastAPI runs it in its "
                      "thread pool), or call it with `await run_in_threadpool(fetch_preview, url)`."):
-        t.expect(health and max(health) < STALL_SECONDS,
-                 f"/health to answer within {STALL_SECONDS} s while the preview ran",
-                 f"the slowest /health took {max(health):.2f} s: it waited for the preview" if health
-                 else "no /health could be sent")
+        t.expect(decided, "a preview answered quickly enough to tell",
+                 f"each of {PREVIEW_TRIES} previews took more than {2 * PREVIEW_SECONDS:g} s; is the machine "
+                 "very busy? Run the check again")
+        t.expect(overlapped, "/health answered while fetch_preview was sleeping",
+                 "every /health waited until the preview was done")
+
+
+def preview_beside_health(server, where):
+    """Ask for a preview, and meanwhile ask /health again and again. Returns (the preview's response,
+    whether a /health was answered while fetch_preview surely slept, whether the run could tell).
+
+    Timing only bounds the window, never decides: fetch_preview sleeps at least PREVIEW_SECONDS
+    between the moment the preview was sent and the moment its answer arrived. So it surely slept
+    from (answer - PREVIEW_SECONDS) until (sent + PREVIEW_SECONDS), and a /health sent and answered
+    inside that window was served beside it. A blocked event loop never does that, however busy
+    the host; a preview slower than 2 * PREVIEW_SECONDS leaves no window, and the run cannot tell."""
+    health, answer = [], {}
+
+    def ask_preview():
+        answer["sent"] = time.monotonic()
+        answer["response"] = server.get(where, timeout=PREVIEW_SECONDS + 20)
+        answer["answered"] = time.monotonic()
+
+    asking = threading.Thread(target=ask_preview)
+    asking.start()
+    while asking.is_alive():
+        sent = time.monotonic()
+        server.get("/health", timeout=PREVIEW_SECONDS + 20)
+        health.append((sent, time.monotonic()))
+        asking.join(0.02)
+    response = answer.get("response")
+    if response is None:
+        return None, False, True
+    surely_from = answer["answered"] - PREVIEW_SECONDS
+    surely_until = answer["sent"] + PREVIEW_SECONDS
+    overlapped = any(surely_from <= sent and answered <= surely_until for sent, answered in health)
+    decided = overlapped or surely_until - surely_from > PREVIEW_SECONDS / 2  # room for a few /health
+    return response, overlapped, decided
 
 
 @exercise("6.7")

@@ -17,6 +17,7 @@ from coursekit.checks import CheckFailed, exercise
 from coursekit.contract import ENV_API_KEY
 from coursekit.labs import contract_checks as shared
 from coursekit.labs.contract_checks import fresh_env, function_in, source_of
+from coursekit.servers import REQUEST_SECONDS
 from coursekit.urls import on_server
 
 SITE = Path("apps/bookmarks_site")
@@ -95,10 +96,10 @@ def logged_in(t, server, env):
     session = requests.Session()
     with t.part("a user logs in at /accounts/login/ (Django's LoginView, with its CSRF token)",
                 hint="Keep path('accounts/', include('django.contrib.auth.urls')) in urls.py."):
-        page = session.get(server.url + "accounts/login/", timeout=5)
+        page = session.get(server.url + "accounts/login/", timeout=REQUEST_SECONDS)
         t.expect(page.status_code == 200, "200 for GET /accounts/login/", str(page.status_code))
         token = csrf_token(page, server, posts_to="accounts/login/")
-        done = session.post(server.url + "accounts/login/", timeout=5, allow_redirects=False,
+        done = session.post(server.url + "accounts/login/", timeout=REQUEST_SECONDS, allow_redirects=False,
                             data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token},
                             headers={"Referer": server.url + "accounts/login/"})
         t.expect(done.status_code == 302, "302 (logged in, redirected)", f"{done.status_code}")
@@ -272,8 +273,8 @@ def admin_site(t):
                         json={"url": "https://www.python.org/", "title": "Another one", "tags": []})
     session = requests.Session()
     with t.part("the superuser logs in to the admin at /admin/login/"):
-        page = session.get(server.url + "admin/login/", timeout=5)
-        done = session.post(server.url + "admin/login/?next=/admin/", timeout=5, allow_redirects=False,
+        page = session.get(server.url + "admin/login/", timeout=REQUEST_SECONDS)
+        done = session.post(server.url + "admin/login/?next=/admin/", timeout=REQUEST_SECONDS, allow_redirects=False,
                             data={"username": USER, "password": PASSWORD, "next": "/admin/",
                                   "csrfmiddlewaretoken": csrf_token(page, server)})
         t.expect(done.status_code == 302, "302 to /admin/", f"{done.status_code}")
@@ -281,7 +282,7 @@ def admin_site(t):
     with t.part("Bookmark is registered with the admin (a Bookmarks list at /admin/bookmarks/bookmark/)",
                 hint="Register your ModelAdmin for Bookmark with the @admin.register decorator, or call "
                      "admin.site.register."):
-        listing = session.get(changelist, timeout=5)
+        listing = session.get(changelist, timeout=REQUEST_SECONDS)
         t.expect(listing.status_code == 200, "200", f"{listing.status_code}")
     with t.part("the list shows each bookmark's url and owner columns (list_display)",
                 hint="Set the ModelAdmin's list_display to the fields to show as columns, url and owner among them."):
@@ -290,14 +291,14 @@ def admin_site(t):
         t.expect(created.status_code == 201 and title in listing.text, f"{title!r} in the list", "not there")
     with t.part("the admin searches titles (search_fields)",
                 hint="Set the ModelAdmin's search_fields to the fields the search box looks in (the title, the url)."):
-        found = session.get(changelist, params={"q": title.split()[-1]}, timeout=5)
+        found = session.get(changelist, params={"q": title.split()[-1]}, timeout=REQUEST_SECONDS)
         t.expect(other.status_code == 201 and 'name="q"' in found.text and title in found.text
                  and "Another one" not in found.text,
                  "a search box that finds the bookmark by its title", "no search, or no match")
     with t.part("tags are edited inline on a bookmark's page (a TabularInline of Tag)",
                 hint="Write an admin.TabularInline subclass whose model is Tag, and name it in the ModelAdmin's inlines."):
         item = created.json()["id"]
-        change = session.get(f"{changelist}{item}/change/", timeout=5)
+        change = session.get(f"{changelist}{item}/change/", timeout=REQUEST_SECONDS)
         t.expect('name="tags-TOTAL_FORMS"' in change.text, "an inline formset of tags", "none")
 
 
@@ -309,7 +310,7 @@ def form_and_login(t):
     server = serve(t, env)[0]
     with t.part("/new/ sends a visitor who is not logged in to the login page",
                 hint="Decorate new_bookmark with @login_required."):
-        anonymous = requests.get(server.url + "new/", timeout=5, allow_redirects=False)
+        anonymous = requests.get(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False)
         login = on_server_path(anonymous.headers.get("Location", ""), anonymous, server)
         t.expect(anonymous.status_code == 302 and login == "/accounts/login/",
                  "302 to /accounts/login/?next=/new/",
@@ -319,44 +320,44 @@ def form_and_login(t):
     with t.part("the logged-in user's form, with its CSRF token, saves a bookmark with its owner and tags",
                 hint="{% csrf_token %} inside the <form>; the view makes request.user the bookmark's owner "
                      "and saves the tags from form.cleaned_data."):
-        page = session.get(server.url + "new/", timeout=5)
+        page = session.get(server.url + "new/", timeout=REQUEST_SECONDS)
         t.expect(page.status_code == 200, "200 for GET /new/ when logged in", str(page.status_code))
-        sent = session.post(server.url + "new/", timeout=5, allow_redirects=False,
+        sent = session.post(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False,
                             headers={"Referer": server.url + "new/"},
                             data={"url": "https://www.djangoproject.com/", "title": title,
                                   "tags": "web, python",
                                   "csrfmiddlewaretoken": csrf_token(page, server, posts_to="new/")})
         t.expect(sent.status_code == 302, "302 (saved, redirected to the page)", str(sent.status_code))
-        listed = session.get(server.url, timeout=5).text
+        listed = session.get(server.url, timeout=REQUEST_SECONDS).text
         t.expect(title in listed and f"added by {USER}" in listed and "?tag=python" in listed,
                  f"{title!r}, 'added by {USER}' and its tags on the page", "not all of them")
     with t.part("an invalid URL is refused with the form's error message, and nothing is saved",
                 hint="Use a ModelForm (URLField validates) and render the form again when form.is_valid() "
                      "is False."):
-        page = session.get(server.url + "new/", timeout=5)
-        bad = session.post(server.url + "new/", timeout=5, allow_redirects=False,
+        page = session.get(server.url + "new/", timeout=REQUEST_SECONDS)
+        bad = session.post(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False,
                            headers={"Referer": server.url + "new/"},
                            data={"url": "not a url", "title": "Bad " + title, "tags": "",
                                  "csrfmiddlewaretoken": csrf_token(page, server, posts_to="new/")})
         t.expect(bad.status_code in (200, 422) and "Enter a valid URL" in bad.text,
                  "the form again, saying 'Enter a valid URL.'", str(bad.status_code))
-        t.expect("Bad " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
+        t.expect("Bad " + title not in session.get(server.url, timeout=REQUEST_SECONDS).text, "nothing saved", "it was saved")
     with t.part("a forged cross-site POST (the user's cookies, no CSRF token) is refused with 403",
                 hint="Never put @csrf_exempt on a view that a logged-in browser posts to: another site's "
                      "page could post to it with your user's cookies."):
-        forged = requests.post(server.url + "new/", timeout=5, allow_redirects=False,
+        forged = requests.post(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False,
                                cookies=session.cookies.get_dict(),
                                headers={"Origin": "https://evil.example", "Referer": "https://evil.example/"},
                                data={"url": "https://evil.example/", "title": "Forged " + title, "tags": ""})
         t.expect(forged.status_code == 403, "403 Forbidden (CSRF verification failed)", str(forged.status_code))
-        t.expect("Forged " + title not in session.get(server.url, timeout=5).text, "nothing saved", "it was saved")
+        t.expect("Forged " + title not in session.get(server.url, timeout=REQUEST_SECONDS).text, "nothing saved", "it was saved")
     with t.part("logging out ends the session: /new/ asks for the login again",
                 hint="Keep the logout form (POST, with {% csrf_token %}) in base.html."):
-        page = session.get(server.url, timeout=5)
-        out = session.post(server.url + "accounts/logout/", timeout=5, allow_redirects=False,
+        page = session.get(server.url, timeout=REQUEST_SECONDS)
+        out = session.post(server.url + "accounts/logout/", timeout=REQUEST_SECONDS, allow_redirects=False,
                            headers={"Referer": server.url},
                            data={"csrfmiddlewaretoken": csrf_token(page, server, posts_to="accounts/logout/")})
-        again = session.get(server.url + "new/", timeout=5, allow_redirects=False)
+        again = session.get(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False)
         t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
                  f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")
 

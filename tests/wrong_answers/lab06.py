@@ -139,7 +139,7 @@ ANSWERS = [
     # 6.6 a slow call that stalls nobody
     Answer("6.6", "fetch_preview called in async def",
            edit=[("def preview(bookmark_id: int, db: DB):", "async def preview(bookmark_id: int, db: DB):")],
-           says=["the slowest /health took"]),
+           says=["every /health waited until the preview was done"]),
     Answer("6.6", "run_in_threadpool not awaited",
            edit=[("from fastapi import Depends,", "from fastapi.concurrency import run_in_threadpool\nfrom fastapi import Depends,"),
                  ("def preview(bookmark_id: int, db: DB):", "async def preview(bookmark_id: int, db: DB):"),
