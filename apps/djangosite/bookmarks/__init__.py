@@ -1,0 +1,1 @@
+"""The bookmarks app: its models, views, admin, templates and static files."""
