@@ -177,6 +177,19 @@ def post_body(t):
                                                      else ", but different ones"))
 
 
+def still_open(sock):
+    """True if the server has not closed `sock` (nothing to read yet, no end of stream)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)
+
+
 @exercise("1.6")
 def several_clients(t):
     server = t.launch(SERVER, "script")
@@ -192,6 +205,10 @@ def several_clients(t):
             answer, problem = parse_wire(received)
             t.expect(answer is not None and answer.content == b"next",
                      f"an answer 'next' within {REQUEST_SECONDS} s", problem if received else "no answer at all")
+            # Answered, but only after the server gave up on the idle client (IDLE_SECONDS)? Then it
+            # was waiting for it all along. Decided by the event, not by how long the answer took.
+            t.expect(still_open(idle[0]), "the idle client still connected when 'next' was answered",
+                     "the server closed the idle client first, and only then answered 'next'")
         with t.part("8 clients at once, while one is idle, each get their own answer",
                     hint="Each thread must serve its own connection; share nothing between them."):
             results = {}
