@@ -1,1 +1,0 @@
-"""The bookmarks app: its models, views, admin, templates and static files."""

@@ -1,9 +1,0 @@
-"""Django's command-line door to this project: migrate, createsuperuser, runserver, test."""
-import os
-import sys
-
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
