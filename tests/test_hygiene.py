@@ -254,3 +254,15 @@ def test_course_map_fits_90_columns_and_names_every_notebook():
     assert MAP_WIDTH <= 90 and max(map(len, lines)) <= MAP_WIDTH, max(lines, key=len)
     text = "\n".join(lines)
     assert all(p.name in text for p in LESSONS + LABS), "the map leaves out a lesson or lab"
+
+
+# What the top folder holds: the course's parts and the files that install and test them. A folder
+# a notebook wrote at run time (apps/, a database, a log) must never be committed beside them.
+TOP_LEVEL = {".ci", ".gitignore", "README.md", "conftest.py", "course.py", "coursekit", "environment.yml",
+             "img", "labs", "notebooks", "pyproject.toml", "requirements.in", "requirements.txt",
+             "requirements-maintainer.in", "requirements-maintainer.txt", "solutions", "tests"}
+
+
+def test_the_top_folder_holds_only_the_course():
+    found = {path.relative_to(ROOT).parts[0] for path in tracked_files()}
+    assert not found - TOP_LEVEL, f"not part of the course (remove, or add to .gitignore): {found - TOP_LEVEL}"
