@@ -297,7 +297,8 @@ def repeat(argv) -> int:
     # One test file from tests/ makes pytest load tests/conftest.py, whose kernels talk over Unix
     # sockets (TCP kernels can lose their ports to the servers' connections: "Kernel died"), and
     # which starts the --load busy loops.
-    command = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-n", "2",
+    # -vv: a failed run's log shows the whole of an output that differed (nbval cuts it otherwise).
+    command = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-vv", "-n", "2",
                "--load", str(load), "tests/test_links.py", *paths]
     failed = []
     for run in range(1, runs + 1):
@@ -310,7 +311,7 @@ def repeat(argv) -> int:
             os.killpg(pytest.pid, signal.SIGKILL)
             output, _ = pytest.communicate()
             output += f"\n(stopped: the run took more than {REPEAT_SECONDS} s)"
-        summary = (output.strip().splitlines() or ["(no output)"])[-1]
+        summary = (output.strip().splitlines() or ["(no output)"])[-1].strip("= ")
         print(f"run {run}/{runs}: {summary}", flush=True)
         if pytest.returncode != 0:
             failed.append(run)

@@ -246,3 +246,49 @@ def test_an_error_may_be_sent_as_problem_details_with_the_same_members():
     with pytest.raises(contract.ClauseFailed, match="error shape"):
         contract.expect_error(answer(404, {"type": "about:blank", "title": "Not Found"},
                                      "application/problem+json"), 404, "a GET")
+
+
+def test_held_writes_make_a_read_modify_write_lose_every_time(tmp_path):
+    """storage.concurrent holds the SQLite write lock in its first rounds, so a PATCH that reads the
+    row, changes it in Python and writes it all back loses a concurrent change in each such round,
+    however the machine's load spreads the requests (a busy CI host hid it 1 run in 10 before)."""
+    import json
+    import sqlite3
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    db_path = tmp_path / "rmw.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        db.execute("CREATE TABLE bookmark (id INTEGER PRIMARY KEY, url TEXT, title TEXT)")
+
+    class ReadModifyWrite(BaseHTTPRequestHandler):
+        def do_PATCH(self):
+            change = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with sqlite3.connect(db_path, timeout=5) as db:
+                url, title = db.execute("SELECT url, title FROM bookmark WHERE id = 1").fetchone()
+                row = {"url": url, "title": title, **change}
+                db.execute("UPDATE bookmark SET url = ?, title = ? WHERE id = 1", (row["url"], row["title"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ReadModifyWrite)
+    Thread(target=server.serve_forever, daemon=True).start()
+    probe = contract.Probe(f"http://127.0.0.1:{server.server_port}/", "key", db_path)
+    try:
+        for n in range(contract.HELD_ROUNDS):
+            with sqlite3.connect(db_path) as db:
+                db.execute("INSERT OR REPLACE INTO bookmark VALUES (1, 'https://example.org/old', 'Old')")
+            wanted = {"url": f"https://example.org/{n}", "title": f"New {n}"}
+            answers = probe.at_once_held([("PATCH", "/api/bookmarks/1", {"json": {name: value}})
+                                          for name, value in wanted.items()])
+            assert [a.status_code for a in answers] == [200, 200]
+            with sqlite3.connect(db_path) as db:
+                kept = dict(zip(("url", "title"), db.execute("SELECT url, title FROM bookmark").fetchone()))
+            assert kept != wanted, f"round {n}: both changes kept, so the held lock did not line the reads up"
+    finally:
+        server.shutdown()
+        server.server_close()

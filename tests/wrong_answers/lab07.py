@@ -72,9 +72,9 @@ ANSWERS = [
            edit=[("    fields = validate(await read_json(request))\n", "    fields = validate(await read_json(request))\n    time.sleep(0.01)  # let SQLite settle\n"),
                  ("import os\n", "import os\nimport time\n")],
            says=["time.sleep"]),
-    Answer("7.2", "autocommit instead of commit()",
-           edit=[("    db = sqlite3.connect(path)", "    db = sqlite3.connect(path, isolation_level=None)")],
-           passes=True),
+    # Not a valid row, though it looks like one: in autocommit mode the UPDATE and the SELECT that
+    # reads the item back are two transactions, so a DELETE between them makes the PATCH answer 500.
+    # storage.concurrent saw it in 1 of 10 loaded runs; the race is too narrow to catch every time.
     # 7.3 errors
     Answer("7.3", "json_errors not registered",
            edit=[("middlewares=[json_errors, require_key]", "middlewares=[require_key]")],
