@@ -441,6 +441,56 @@ print(launch("apps/hub/links_flask.py", kind="flask", quiet=True).port)
 """
 
 
+PRIVATE_APP = """
+from pathlib import Path
+from coursekit import launch
+Path("apps/hub").mkdir(parents=True, exist_ok=True)
+Path("apps/hub/private_wsgi.py").write_text(
+    "def app(environ, start_response):\\n"
+    "    start_response('200 OK', [('Content-Type', 'text/plain')])\\n"
+    "    return [b'ada\\\\'s bookmarks: https://example.org/private']\\n")
+print(launch("apps/hub/private_wsgi.py", kind="wsgiref", quiet=True).port)
+"""
+
+READ_FROM_ANOTHER_KERNEL = """
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=10).read().decode())
+"""
+
+# The same request from a process in a network namespace of its own (what a container spawner
+# gives each student): its 127.0.0.1 is not the host's, so nothing of ada's is there.
+READ_FROM_OWN_NAMESPACE = """
+import subprocess, sys
+probe = "import socket; s = socket.socket(); s.settimeout(5); print(s.connect_ex(('127.0.0.1', {port})))"
+done = subprocess.run(["unshare", "--net", sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+print(done.returncode, done.stdout.strip() or done.stderr.strip()[-200:])
+"""
+
+
+def test_on_one_host_a_student_reads_another_students_server(hub):
+    """The risk the README states: students on one host share loopback. ada runs a server; grace's
+    kernel reads it at 127.0.0.1, with nothing but the port number (which ports listen is public).
+    In a network namespace of its own, the same request finds nothing (where unshare is allowed)."""
+    ada = KernelClient(student_url(hub, "ada"), "notebooks/00-welcome.ipynb", TOKEN)
+    grace = KernelClient(student_url(hub, "grace"), "notebooks/00-welcome.ipynb", TOKEN)
+    try:
+        out, error = ada.run(PRIVATE_APP)
+        assert error is None, error
+        port = int(out.strip().splitlines()[-1])
+        out, error = grace.run(READ_FROM_ANOTHER_KERNEL.format(port=port), 60)
+        assert error is None and "ada's bookmarks" in out, (out, error)
+        out, error = grace.run(READ_FROM_OWN_NAMESPACE.format(port=port), 60)
+        assert error is None, error
+        code, said = out.strip().split(" ", 1)
+        if code != "0":
+            pytest.skip(f"no network namespace here (unshare --net: {said}); the risk above stands")
+        assert said != "0", "a process in its own network namespace still reached ada's server"
+    finally:
+        for kernel in (ada, grace):
+            kernel.run("from coursekit import stop_all\nstop_all()", 60)
+            kernel.close()
+
+
 def test_nothing_is_left_running_after_the_hub_stops(hub):
     assert hub.processes(), "the hub's own processes should be running before it stops"
     left = hub.stop()
