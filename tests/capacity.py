@@ -15,6 +15,7 @@ a plot (capacity.svg). The suite runs one small N as a test (tests/test_capacity
 """
 import argparse
 import json
+import math
 import statistics
 import threading
 import time
@@ -56,6 +57,7 @@ class Student:
     peak_rss: int = 0              # bytes, the largest sum seen at one sample
     cpu: dict = field(default_factory=dict)       # pid -> last seen user+system seconds
     listening: set = field(default_factory=set)   # every port seen listening in the student's tree
+    cross_talk: list = field(default_factory=list)  # a launched port held by someone else
 
 
 class Sampler(threading.Thread):
@@ -94,6 +96,7 @@ class Sampler(threading.Thread):
             student = self.students[name]
             student.peak_rss = max(student.peak_rss, total)
         self.collisions += [(port, sorted(names)) for port, names in owners.items() if len(names) > 1]
+        return owners
 
 
 def timed(kernel, code, seconds=300):
@@ -102,7 +105,7 @@ def timed(kernel, code, seconds=300):
     return time.monotonic() - began, out, error
 
 
-def work(hub, student):
+def work(hub, student, sampler):
     """One student's session: their server, lesson 05's cells, then lab 05's solution and checks."""
     student.started = time.monotonic()
     answer = hub.api_post(f"users/{student.name}/server")
@@ -131,6 +134,11 @@ def work(hub, student):
             if notebook == LAB:
                 out = kernel.run(PORTS)[0]
                 student.launched = json.loads(out.strip().splitlines()[-1]) if out.strip() else []
+                owners = sampler.sample()  # while they still listen: whose processes hold them
+                student.cross_talk += [
+                    f"port {port} of {student.name}'s servers is held by {', '.join(sorted(names))}"
+                    for port in student.launched
+                    for names in [owners.get(port, set())] if names and names != {student.name}]
                 for line in record.read_text().splitlines() if record.exists() else []:
                     entry = json.loads(line)
                     student.passed += entry["passed"]
@@ -141,8 +149,9 @@ def work(hub, student):
 
 
 def percentile(values, share):
+    """The nearest-rank percentile: the smallest value that `share` of the values do not exceed."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
 
 
 def run_class(count, stagger, folder, prefix="s"):
@@ -160,7 +169,7 @@ def run_class(count, stagger, folder, prefix="s"):
         def arrive(index):
             time.sleep(index * stagger)  # the class arrives over time: a schedule, not a wait
             try:
-                work(hub, students[index])
+                work(hub, students[index], sampler)
             except Exception as error:  # one student's failure is a figure, not the end of the run
                 students[index].errors.append(f"{type(error).__name__}: {error}")
 
@@ -177,8 +186,9 @@ def run_class(count, stagger, folder, prefix="s"):
 def figures(count, students, collisions, left, wall):
     checks = [seconds for s in students for seconds in s.checks]
     worst_median = max((statistics.median(s.checks) for s in students if s.checks), default=0.0)
-    cross_talk = [f"{s.name} launched port {port}, not in its own processes"
+    cross_talk = [f"{s.name}'s kernel launched a server on port {port}, not held by its own processes"
                   for s in students for port in s.launched if port not in s.listening]
+    cross_talk += [problem for s in students for problem in s.cross_talk]
     return {
         "students": count, "wall_seconds": round(wall, 1),
         "first_cell_median": round(statistics.median(
@@ -235,20 +245,32 @@ def plot(rows, path):
     pyplot.close(figure)
 
 
+def class_sizes(text):
+    """'1,2,4' -> [1, 2, 4]; anything else is refused with a message, not a traceback."""
+    try:
+        sizes = [int(n) for n in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give class sizes such as 1,2,4")
+    return sizes
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="course.py capacity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", default="1,2,4,6,8,12",
+    parser.add_argument("--students", type=class_sizes, default="1,2,4,6,8,12",
                         help="class sizes to try, in order (default 1,2,4,6,8,12)")
     parser.add_argument("--stagger", type=float, default=10,
                         help="seconds between two students' arrivals (default 10)")
-    parser.add_argument("--out", default=str(ROOT / "build" / "capacity"))
+    parser.add_argument("--out", default=str(ROOT / "build" / "capacity"),
+                        help="where the table and plot go (default build/capacity)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     import shutil
     import tempfile
     rows = []
-    for count in [int(n) for n in args.students.split(",")]:
+    for count in args.students:
         folder = Path(tempfile.mkdtemp(prefix="cap-"))
         try:
             print(f"{count} student(s), one every {args.stagger:g} s ...", flush=True)
