@@ -234,12 +234,15 @@ def plot(rows, path):
     n = [row["students"] for row in rows]
     left.plot(n, [row["check_median_worst_student"] for row in rows], "o-", label="worst median")
     left.plot(n, [row["check_p95"] for row in rows], "s-", label="p95")
-    left.axhline(MEDIAN_CHECK_BOUND, linestyle=":", color="grey")
-    left.axhline(P95_CHECK_BOUND, linestyle="--", color="grey")
+    left.axhline(MEDIAN_CHECK_BOUND, linestyle=":", color="grey", label="median bound")
+    left.axhline(P95_CHECK_BOUND, linestyle="--", color="grey", label="p95 bound")
+    left.set_ylim(bottom=0)
     left.set(xlabel="students", ylabel="check seconds", title="Lab 05 check times")
-    left.legend()
+    left.legend(loc="center right")
     right.plot(n, [row["peak_rss_mib_per_student"] for row in rows], "o-")
     right.set(xlabel="students", ylabel="MiB", title="Peak memory per student")
+    peak = max(row["peak_rss_mib_per_student"] for row in rows)
+    right.set_ylim(0, max(peak, 1) * 1.25)  # from zero: a flat line must look flat
     figure.tight_layout()
     figure.savefig(path, metadata={"Date": None})
     pyplot.close(figure)
