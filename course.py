@@ -17,6 +17,9 @@
     python3 course.py grade FOLDER    # instructors: run every student's lab in FOLDER, write grades
     python3 course.py checkpoint labs/NN N.M   # catch up: the reference answers before exercise N.M
     python3 course.py lock [--upgrade]  # maintainers: regenerate both locks from their .in files
+    python3 course.py link HUB_URL [--branch B] [--repo R] [--path P]   # instructors: an
+                                # nbgitpuller link that pulls the course into each student's home
+    python3 course.py capacity [--students 1,2,4] # instructors: students one host carries, measured
 
 `start` installs the student lock (requirements.txt): what the lessons and labs need. `test`,
 `refresh`, `repeat`, `bench` and `slides` install the maintainer lock (requirements-maintainer.txt),
@@ -26,6 +29,7 @@ Set-up is idempotent: a second run reinstalls nothing unless a lock changed.
 You work on the labs in my-labs/: your own copies, made once and never overwritten, which git
 ignores, so `git pull` brings course updates without touching your answers.
 """
+import argparse
 import contextlib
 import hashlib
 import os
@@ -37,6 +41,7 @@ import tempfile
 import time
 import venv
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -53,6 +58,7 @@ NEEDS = {
     "start": "student", "labs": "student", "minutes": "student", "guide": "student",
     "grade": "student", "checkpoint": "student",
     "test": "maintainer", "repeat": "maintainer", "bench": "maintainer", "slides": "maintainer",
+    "capacity": "maintainer",  # runs the test JupyterHub
     # Stored outputs are made in the environment that compares them (nbval under `test`).
     "refresh": "maintainer",
 }
@@ -266,6 +272,59 @@ def update(root=ROOT):
     return pulled.returncode
 
 
+def nbgitpuller_link(hub_url, repo, branch="main", path=FIRST_NOTEBOOK):
+    """A link that makes nbgitpuller pull `repo` at `branch` into the student's home (a folder
+    named after the repository), then opens `path` from it in JupyterLab. Every value is
+    percent-encoded whole, so '&', '#', '?', '/' or spaces in a name cannot split the query."""
+    parts = urlsplit(hub_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{hub_url!r} is not a hub address; give one like https://hub.example.org")
+    for what, value in (("repository", repo), ("branch", branch), ("path", path)):
+        if not value or not value.strip():
+            raise ValueError(f"the {what} is empty")
+    where = urlsplit(repo).path if "://" in repo else repo  # not the query of an https address
+    folder = where.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    query = {"repo": repo, "branch": branch, "urlpath": f"lab/tree/{folder}/{path.lstrip('/')}"}
+    return hub_url.rstrip("/") + "/hub/user-redirect/git-pull?" + "&".join(
+        f"{name}={quote(value, safe='')}" for name, value in query.items())
+
+
+def origin_url(root=ROOT):
+    """This clone's `origin` as an https address (nbgitpuller pulls anonymously), or None."""
+    found = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                           capture_output=True, text=True)
+    url = found.stdout.strip()
+    if found.returncode or not url:
+        return None
+    if url.startswith("git@") and ":" in url:  # git@github.com:owner/repo.git
+        host, _, name = url[len("git@"):].partition(":")
+        url = f"https://{host}/{name}"
+    return url
+
+
+def link(args):
+    """`course.py link`: print the nbgitpuller link for a hub; 0 when printed, 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="course.py link", description=(
+        "Print a link that pulls the course into a student's home on a JupyterHub (nbgitpuller) "
+        "and opens the first lesson."))
+    parser.add_argument("hub_url", help="the hub's address, e.g. https://hub.example.org")
+    parser.add_argument("--branch", default="main", help="the branch to pull (default main)")
+    parser.add_argument("--repo", help="the course's git address (default: this clone's origin)")
+    parser.add_argument("--path", default=FIRST_NOTEBOOK,
+                        help=f"what to open, inside the course (default {FIRST_NOTEBOOK})")
+    options = parser.parse_args(args)
+    repo = options.repo or origin_url()
+    if not repo:
+        print("This clone has no 'origin' remote: name the course's repository with --repo URL.")
+        return 2
+    try:
+        print(nbgitpuller_link(options.hub_url, repo, options.branch, options.path))
+    except ValueError as error:
+        print(f"course.py link: {error}.")
+        return 2
+    return 0
+
+
 def terminal_sends_ctrl_c():
     """Does a Ctrl+C typed in our terminal reach JupyterLab as well as us (same foreground group)?"""
     if os.name == "nt":
@@ -336,7 +395,7 @@ def main(argv):
     if command in ("help", "-h", "--help"):
         print(__doc__)
         return 0
-    if command not in NEEDS and command not in ("reset", "update", "lock"):
+    if command not in NEEDS and command not in ("reset", "update", "lock", "link"):
         print(f"Unknown command {command!r}.\n{__doc__}")
         return 2
     if command == "reset":  # plain file copies: no set-up needed
@@ -347,6 +406,8 @@ def main(argv):
         return 0
     if command == "update":
         return update()
+    if command == "link":  # string work only: no set-up needed
+        return link(rest)
     if command == "lock":
         if rest not in ([], ["--upgrade"]):
             print("Usage: python3 course.py lock [--upgrade]")
@@ -377,6 +438,8 @@ def main(argv):
         return in_venv("-m", f"coursekit.{'grading' if command == 'grade' else 'checkpoints'}", *rest)
     if command in ("guide", "slides"):
         return in_venv("-m", f"coursekit.{command}", *rest)
+    if command == "capacity":
+        return in_venv("tests/capacity.py", *rest)
     return in_venv("tests/benchmark.py", *rest)  # bench
 
 

@@ -81,9 +81,9 @@ def test_each_command_installs_the_lock_it_needs():
     """Commands that run the tests, nbval or the slide builder need the maintainer lock; what
     students and instructors run in class needs only the student lock."""
     commands = set(re.findall(r"^    python3 course\.py (\w+)", course.__doc__, re.M))
-    assert commands == set(course.NEEDS) | {"reset", "update", "lock"}
+    assert commands == set(course.NEEDS) | {"reset", "update", "lock", "link"}
     maintainer = {name for name, level in course.NEEDS.items() if level == "maintainer"}
-    assert maintainer == {"test", "refresh", "repeat", "bench", "slides"}
+    assert maintainer == {"test", "refresh", "repeat", "bench", "slides", "capacity"}
     assert set(course.LOCKS) == {"student", "maintainer"} and list(course.LOCKS)[0] == "student"
 
 

@@ -77,7 +77,7 @@ def free_port():
 class Hub:
     """A JupyterHub process in a folder of its own; stop() ends it and everything it started."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, server_args=()):
         self.folder, self.mark = folder, uuid.uuid4().hex
         self.public, self.hub, self.api = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.public}"
@@ -85,6 +85,7 @@ class Hub:
         args = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
         # Kernels talk over Unix sockets, as in the rest of the suite (tests/conftest.py says why).
         args.append("--KernelManager.transport=ipc")
+        args += server_args  # extra single-user server settings (tests of one behaviour)
         (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
             public=self.public, hub=self.hub, api=self.api, folder=str(folder),
             proxy=str(BIN / "configurable-http-proxy"), singleuser=str(BIN / "jupyterhub-singleuser"),
@@ -439,6 +440,93 @@ from coursekit import launch
 shutil.copytree({apps!r}, "apps/hub", dirs_exist_ok=True)
 print(launch("apps/hub/links_flask.py", kind="flask", quiet=True).port)
 """
+
+
+PRIVATE_APP = """
+from pathlib import Path
+from coursekit import launch
+Path("apps/hub").mkdir(parents=True, exist_ok=True)
+Path("apps/hub/private_wsgi.py").write_text(
+    "def app(environ, start_response):\\n"
+    "    start_response('200 OK', [('Content-Type', 'text/plain')])\\n"
+    "    return [b'ada\\\\'s bookmarks: https://example.org/private']\\n")
+print(launch("apps/hub/private_wsgi.py", kind="wsgiref", quiet=True).port)
+"""
+
+READ_FROM_ANOTHER_KERNEL = """
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=10).read().decode())
+"""
+
+# The same request from a process in a network namespace of its own (what a container spawner
+# gives each student): its 127.0.0.1 is not the host's, so nothing of ada's is there.
+READ_FROM_OWN_NAMESPACE = """
+import subprocess, sys
+probe = "import socket; s = socket.socket(); s.settimeout(5); print(s.connect_ex(('127.0.0.1', {port})))"
+done = subprocess.run(["unshare", "--net", sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+print(done.returncode, done.stdout.strip() or done.stderr.strip()[-200:])
+"""
+
+
+def test_on_one_host_a_student_reads_another_students_server(hub):
+    """The risk the README states: students on one host share loopback. ada runs a server; grace's
+    kernel reads it at 127.0.0.1, with nothing but the port number (which ports listen is public).
+    In a network namespace of its own, the same request finds nothing (where unshare is allowed)."""
+    ada = KernelClient(student_url(hub, "ada"), "notebooks/00-welcome.ipynb", TOKEN)
+    grace = KernelClient(student_url(hub, "grace"), "notebooks/00-welcome.ipynb", TOKEN)
+    try:
+        out, error = ada.run(PRIVATE_APP)
+        assert error is None, error
+        port = int(out.strip().splitlines()[-1])
+        out, error = grace.run(READ_FROM_ANOTHER_KERNEL.format(port=port), 60)
+        assert error is None and "ada's bookmarks" in out, (out, error)
+        out, error = grace.run(READ_FROM_OWN_NAMESPACE.format(port=port), 60)
+        assert error is None, error
+        code, said = out.strip().split(" ", 1)
+        if code != "0":
+            pytest.skip(f"no network namespace here (unshare --net: {said}); the risk above stands")
+        assert said != "0", "a process in its own network namespace still reached ada's server"
+    finally:
+        for kernel in (ada, grace):
+            kernel.run("from coursekit import stop_all\nstop_all()", 60)
+            kernel.close()
+
+
+# What deploy/z2jh/values.yaml gives the single-user server (an hour there; seconds here).
+CULLING = ["--MappingKernelManager.cull_idle_timeout=6", "--MappingKernelManager.cull_interval=2",
+           "--MappingKernelManager.cull_connected=False"]
+
+
+def test_a_culled_idle_kernel_stops_the_servers_it_launched():
+    """Kernel culling, as deploy/z2jh/values.yaml configures it, ends a forgotten lab's servers:
+    the student closes the tab, the idle kernel is culled, and its server's port closes."""
+    folder = Path(tempfile.mkdtemp(prefix="hub-"))
+    course_copy(folder / "home" / "lin")
+    hub = Hub(folder, server_args=CULLING)
+    try:
+        hub.start_servers(["lin"])
+        kernel = KernelClient(student_url(hub, "lin"), "notebooks/00-welcome.ipynb", TOKEN)
+        out, error = kernel.run(REDIRECTING.format(apps=str(APPS)))
+        assert error is None, error
+        port = int(out.strip().splitlines()[-1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass  # it answers while the kernel lives
+        kernel.closing.close()  # the tab is closed; the session (and kernel) stay
+
+        def port_closed():
+            with socket.socket() as sock:
+                sock.settimeout(2)
+                return sock.connect_ex(("127.0.0.1", port)) != 0
+
+        def no_kernels():  # the server stops while the kernel shuts down; then the kernel goes
+            return requests.get(f"{student_url(hub, 'lin')}api/kernels", headers=auth(), timeout=30).json() == []
+
+        hub.wait_until(port_closed, 120, f"the culled kernel's server on port {port} to stop")
+        hub.wait_until(no_kernels, 60, "the idle kernel to be culled")
+    finally:
+        left = hub.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert not left, "still running after the hub stopped:\n" + "\n".join(left)
 
 
 def test_nothing_is_left_running_after_the_hub_stops(hub):

@@ -258,7 +258,7 @@ def test_course_map_fits_90_columns_and_names_every_notebook():
 
 # What the top folder holds: the course's parts and the files that install and test them. A folder
 # a notebook wrote at run time (apps/, a database, a log) must never be committed beside them.
-TOP_LEVEL = {".ci", ".gitignore", "README.md", "conftest.py", "course.py", "coursekit", "environment.yml",
+TOP_LEVEL = {".ci", ".gitignore", "README.md", "conftest.py", "course.py", "coursekit", "deploy", "environment.yml",
              "img", "labs", "notebooks", "pyproject.toml", "requirements.in", "requirements.txt",
              "requirements-maintainer.in", "requirements-maintainer.txt", "solutions", "tests"}
 
