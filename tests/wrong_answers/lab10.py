@@ -10,6 +10,22 @@ LOCKED = ('        with CACHE.lock(f"lock:{key}", timeout=LOCK_SECONDS, blocking
           "            found = CACHE.get(key)  # the request that held the lock before us may have loaded it\n"
           "            if found is not None:\n                return json.loads(found)\n"
           "            return keep(key, load())\n")
+LOCK_BLOCK = ("    try:\n" + LOCKED + "    except LockError:  # waited WAIT_SECONDS in vain (or the lock expired): "
+              "load it without the lock\n        return load()\n")
+HAND_LOCK = """    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if CACHE.set(f"lock:{key}", "1", nx=True, ex=LOCK_SECONDS):  # ours: load it
+            try:
+                found = CACHE.get(key)
+                return json.loads(found) if found is not None else keep(key, load())
+            finally:
+                CACHE.delete(f"lock:{key}")
+        time.sleep(0.05)  # someone else loads it: wait, then look again
+        found = CACHE.get(key)
+        if found is not None:
+            return json.loads(found)
+    return load()
+"""
 PATCH_FORGET = ("    # BEGIN SOLUTION\n    forget(list_key(user), item_key(user, bookmark_id))\n    # END SOLUTION\n"
                 "    return answer(item)")
 POST_FORGET = '    forget(list_key(user), item_key(user, item["id"]))\n'
@@ -63,7 +79,12 @@ ANSWERS = [
                   "    LOCAL[key] = value"),
                  ("        CACHE.delete(*keys)\n", "        for key in keys:\n            LOCAL.pop(key, None)\n"),
                  ("TTL_SECONDS = 300\n", "TTL_SECONDS = 300\nLOCAL = {}\n")],
-           says=["keys in Valkey"]),
+           says=["one cache per worker"]),
+    Answer("10.2", "UNLINK instead of DEL, SETEX instead of SET ... EX",
+           edit=[("        CACHE.delete(*keys)\n", "        CACHE.unlink(*keys)\n"),
+                 ("    CACHE.set(key, json.dumps(value), ex=TTL_SECONDS + random.randint(0, TTL_SECONDS // 10))",
+                  "    CACHE.setex(key, TTL_SECONDS + random.randint(0, TTL_SECONDS // 10), json.dumps(value))")],
+           passes=True),
     # 10.3 stampede
     Answer("10.3", "no lock: every request that missed loads",
            edit=[(LOCKED, "        return keep(key, load())\n")],
@@ -72,6 +93,19 @@ ANSWERS = [
            edit=[("            found = CACHE.get(key)  # the request that held the lock before us may have loaded it\n"
                   "            if found is not None:\n                return json.loads(found)\n", "")],
            says=["look in the cache again"]),
+    Answer("10.3", "a lock with no expiry: a crashed holder would block the key for ever",
+           edit=[('        with CACHE.lock(f"lock:{key}", timeout=LOCK_SECONDS, blocking_timeout=WAIT_SECONDS):\n',
+                  '        with CACHE.lock(f"lock:{key}", blocking_timeout=WAIT_SECONDS):\n')],
+           passes=True),
+    Answer("10.3", "the lock held only for the second look, released before loading",
+           edit=[(LOCKED, '        with CACHE.lock(f"lock:{key}", timeout=LOCK_SECONDS, blocking_timeout=WAIT_SECONDS):\n'
+                          "            found = CACHE.get(key)\n"
+                          "        if found is not None:\n            return json.loads(found)\n"
+                          "        return keep(key, load())\n")],
+           says=["at most 3 loads"]),
+    Answer("10.3", "a lock written by hand with SET NX EX, and a second look",
+           edit=[(LOCK_BLOCK, HAND_LOCK), ("import random\n", "import random\nimport time\n")],
+           passes=True),
     # 10.4 Valkey down
     Answer("10.4", "Python's own ConnectionError caught: valkey's is not one, so a 500",
            edit=[("CACHE_DOWN = (valkey.ConnectionError, valkey.TimeoutError)",
@@ -81,4 +115,15 @@ ANSWERS = [
            edit=[(WARN_READ, "        pass\n"),
                  ('        log.warning("cache unavailable (%s): could not forget %s", error, keys)\n', "        pass\n")],
            says=["log.warning"]),
+    Answer("10.4", "only reads fall back: forget() lets the error through, so writes answer 500",
+           edit=[("CACHE_DOWN = (valkey.ConnectionError, valkey.TimeoutError)",
+                  "CACHE_DOWN = (valkey.ConnectionError, valkey.TimeoutError)\nNOTHING = ()"),
+                 ("        CACHE.delete(*keys)\n        # END SOLUTION\n    except CACHE_DOWN as error:",
+                  "        CACHE.delete(*keys)\n        # END SOLUTION\n    except NOTHING as error:")],
+           says=["ConnectionError"]),
+    Answer("10.4", "log.error, and the root logger, instead of log.warning",
+           edit=[(WARN_READ, '        log.error("cache unavailable (%s): %s read from the database", error, key)\n'),
+                 ('        log.warning("cache unavailable (%s): could not forget %s", error, keys)\n',
+                  '        logging.warning("cache unavailable: %s", error)\n')],
+           passes=True),
 ]
