@@ -168,6 +168,12 @@ def cache_aside(t):
             if write == "DELETE":
                 gone = service.ask("GET", "/api/bookmarks/2").status_code
                 t.expect(gone == 404, "404 for the deleted bookmark", gone)
+    with t.part("bad input: an id too large for SQLite answers 404, a key that is not UTF-8 401, never 500",
+                hint="Limit the id in the route, <int(max=999999999):bookmark_id>, and refuse a key that is "
+                     "not ASCII before comparing it."):
+        t.status(service.ask("GET", "/api/bookmarks/" + "9" * 40), 404, service.server)
+        strange = service.server.get("/api/bookmarks", headers={"Authorization": b"Bearer \xff\xfe"})
+        t.status(strange, 401, service.server)
     with t.part("another user's key gets their own bookmarks, not the cached ones of the first user",
                 hint="Put the user in the cache key (bookmarks:{user}:list): a key without it serves one "
                      "user's private data to everyone."):
