@@ -15,9 +15,10 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY
+from coursekit.contract import ENV_API_KEY, MAX_BODY
 from coursekit.labs import contract_checks as shared
 from coursekit.labs.contract_checks import fresh_env, function_in, source_of
+from coursekit.servers import REQUEST_SECONDS
 
 APP = "apps/bookmarks_aiohttp.py"
 STORE = "apps/bookmarks_store.py"
@@ -150,13 +151,73 @@ def storage(t):
     loop_stays_free(t)
 
 
+ANNOUNCED = 10 * 1024 * 1024  # what the early-413 probe announces in Content-Length, and never sends
+
+
+def status_before_body(server, key, seconds=REQUEST_SECONDS):
+    """The status line the server sends to a POST whose headers announce ANNOUNCED bytes, when
+    none of the body has been sent; "" when none came within `seconds`."""
+    head = (f"POST /api/bookmarks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {ANNOUNCED}\r\n\r\n")
+    received = b""
+    with server.connect(timeout=seconds) as sock:
+        sock.sendall(head.encode())
+        deadline = time.monotonic() + seconds
+        try:
+            while b"\r\n" not in received and time.monotonic() < deadline:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError:  # a timeout, or the server closed first
+            pass
+    return received.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def chunked_post(server, key, tag, size=4 * MAX_BODY):
+    """POST a valid bookmark as a chunked body of about `size` bytes (padded with JSON whitespace),
+    so no Content-Length tells the server how much is coming."""
+    def body():
+        yield b'{"url": "https://example.org/", "title": "Chunked", "tags": ["%s"]' % tag.encode()
+        padding = b" " * 16384
+        for _ in range(size // len(padding)):
+            yield padding
+        yield b"}"
+    return server.post("/api/bookmarks", data=body(),
+                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+
+
+def body_limit(t, served):
+    """A too-large body is refused without being read: at once when Content-Length says so, and
+    at the limit when the body comes chunked."""
+    server, key, _, _ = served
+    with t.part(f"a POST whose Content-Length announces {ANNOUNCED // 1024 ** 2} MB gets 413 before "
+                "any of the body is sent",
+                hint="Before reading, compare request.content_length with request.client_max_size and "
+                     "raise web.HTTPRequestEntityTooLarge: the headers already say the body is too large.",
+                seconds=REQUEST_SECONDS + 5):
+        line = status_before_body(server, key)
+        t.expect(" 413 " in f"{line} ", "HTTP/1.1 413 while the client still holds the body",
+                 line or f"no answer within {REQUEST_SECONDS} s (was the server waiting for the body?)")
+    tag = f"chunked-{os.urandom(4).hex()}"
+    with t.part(f"a chunked POST of {4 * MAX_BODY // 1024} KB (valid JSON) gets 413 and stores nothing",
+                hint="Read the body with await request.read() or request.json(): they stop with a 413 "
+                     "past client_max_size. request.content.read() reads the whole stream, without a limit.",
+                seconds=2 * REQUEST_SECONDS + 5):
+        status = chunked_post(server, key, tag).status_code
+        listed = server.get("/api/bookmarks", params={"tag": tag}).json().get("total")
+        t.expect((status, listed) == (413, 0), "413, and total 0 for its tag", f"{status}, total {listed}")
+
+
 @exercise("7.3")
 def errors(t):
     with t.part("json_errors is registered as a middleware",
                 hint="web.Application(middlewares=[json_errors, ...]) in create_app()."):
         t.expect("json_errors" in source_of(APP).split("def create_app", 1)[-1],
                  "json_errors in create_app()", "not there")
-    contract_stage(t, "errors")
+    served = serve(t)
+    contract_stage(t, "errors", served)
+    body_limit(t, served)
 
 
 @exercise("7.4")

@@ -33,6 +33,10 @@ FETCH = ("    async with asyncio.timeout(deadline):  # one deadline for the whol
          "        async with aiohttp.ClientSession(base_url) as session:  # one session: connections reused\n"
          "            return await asyncio.gather(*(one(session, path) for path in paths))")
 
+EARLY_413 = ("    if request.content_length is not None and request.content_length > request.client_max_size:\n"
+             "        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size,\n"
+             "                                            actual_size=request.content_length)\n")
+
 ANSWERS = [
     Answer("7.1", "the store called on the event loop",
            edit=[(LIST_CALL, "    items, total = store.list_bookmarks(request.app[DB_PATH], limit, offset, "
@@ -87,6 +91,17 @@ ANSWERS = [
     Answer("7.3", "the body limit left at aiohttp's 1 MB",
            edit=[("    max_body = 64 * 1024\n", "")],
            says=["65536"]),
+    Answer("7.3", "the whole body read before its size is known: no early 413 (a 10 MB Content-Length waits)",
+           edit=[(EARLY_413, "")],
+           says=["request.content_length"]),
+    Answer("7.3", "a chunked body read without a bound (request.content.read())",
+           edit=[("    body = await request.read()  #", "    body = await request.content.read()  #")],
+           says=["request.content.read() reads the whole stream"]),
+    Answer("7.3", "the early 413 written with the contract's number and a bare raise",
+           edit=[(EARLY_413, "    if (request.content_length or 0) > 64 * 1024:\n"
+                             "        raise web.HTTPRequestEntityTooLarge(max_size=64 * 1024, "
+                             "actual_size=request.content_length)\n")],
+           passes=True),
     Answer("7.3", "any string accepted as url",
            edit=[('return parts.scheme in ("http", "https") and bool(parts.netloc)', "return True")],
            says=["urlsplit"]),
