@@ -4,9 +4,13 @@ wire), a WebSocket chat, and a concurrent client measured by a server that count
 import ast
 import asyncio
 import base64
+import json
 import os
 import socket
+import secrets
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -15,9 +19,9 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY, MAX_BODY
+from coursekit.contract import ENV_API_KEY, ENV_DB, MAX_BODY
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import fresh_env, function_in, source_of
+from coursekit.labs.contract_checks import data_folder, fresh_env, function_in, source_of
 from coursekit.servers import REQUEST_SECONDS
 
 APP = "apps/bookmarks_aiohttp.py"
@@ -534,3 +538,68 @@ def concurrent_client(t, fetch_pages):
             t.expect(isinstance(error, TimeoutError), "TimeoutError",
                      f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
             t.expect(took < 6, "to give up soon after 1 s", f"{took:.1f} s")  # slack for a busy machine
+
+
+STUDENT_TEST = "apps/test_bookmarks_aiohttp.py"
+TEST_SECONDS = 60
+# Loaded into the student's pytest run by check 7.8. With LAB07_BREAK_STORE set, the store answers
+# a create as if it had stored the bookmark, and keeps nothing: a test must read it back to notice.
+PLUGIN_SOURCE = '''"""Written by lab 07's check 7.8."""
+import json
+import os
+
+
+def pytest_configure(config):
+    if os.environ.get("LAB07_BREAK_STORE"):
+        import bookmarks_store
+
+        def add_and_lose(path, url, title, tags):
+            return {"id": 987654, "url": url, "title": title, "tags": list(tags)}
+        bookmarks_store.add_bookmark = add_and_lose
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["LAB07_REPORT"], "w") as f:
+        json.dump({"collected": session.testscollected}, f)
+'''
+PYTEST_INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+
+
+@exercise("7.8")
+def test_that_can_fail(t):
+    folder = data_folder()
+    report = folder / f"lab07-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
+    t.cleanups.append(lambda: report.unlink(missing_ok=True))
+    (folder / "lab07_plugin.py").write_text(PLUGIN_SOURCE)
+    (folder / "lab07-pytest.ini").write_text(PYTEST_INI)  # not the course's own settings
+
+    def run_pytest(**extra):
+        env = dict(os.environ, **extra, LAB07_REPORT=str(report),
+                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
+        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # the test must bring its own
+        env.pop(ENV_API_KEY, None)
+        env.pop("COURSEKIT_CHECK_RECORD", None)
+        report.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "-p", "lab07_plugin", "-c", str(folder / "lab07-pytest.ini"),
+                               "--rootdir", str(folder), STUDENT_TEST],
+                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+        found = json.loads(report.read_text()) if report.exists() else {"collected": 0}
+        return done.returncode, summary, done.stdout[-1500:], found
+
+    with t.part(f"{STUDENT_TEST} holds a test, and it passes against your app",
+                hint=f"In the fixture, monkeypatch.setenv {ENV_DB} to a file in tmp_path and {ENV_API_KEY} "
+                     "to a key of the test's own before create_app(), send the key as 'Authorization: "
+                     "Bearer KEY', and read pytest's output below the summary.",
+                seconds=TEST_SECONDS + 5):
+        source_of(STUDENT_TEST)  # a clear message when the file is missing
+        code, summary, output, found = run_pytest()
+        t.expect(found["collected"] > 0, "at least one test_... function", "pytest collected no test")
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your test fails against a store that answers a create but keeps nothing",
+                hint="After the POST, read the bookmark back (GET its Location, or the list) and assert "
+                     "the status and the body: a test that only looks at the 201 cannot catch a lost write.",
+                seconds=TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB07_BREAK_STORE="1")
+        t.expect(code != 0, "pytest to report a failure with the broken store", f"pytest: {summary}")

@@ -36,6 +36,9 @@ FETCH = ("    async with asyncio.timeout(deadline):  # one deadline for the whol
 EARLY_413 = ("    if request.content_length is not None and request.content_length > request.client_max_size:\n"
              "        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size,\n"
              "                                            actual_size=request.content_length)\n")
+READ_BACK = ('    read = await client.get(created.headers["Location"])\n'
+             "    assert read.status == 200\n"
+             '    assert (await read.json())["title"] == "aiohttp"\n')
 
 ANSWERS = [
     Answer("7.1", "the store called on the event loop",
@@ -205,5 +208,19 @@ ANSWERS = [
                   "    timeout = aiohttp.ClientTimeout(total=deadline)\n"
                   "    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:\n"
                   "        return await asyncio.gather(*(one(session, path) for path in paths))")],
+           passes=True),
+    # 7.8 a test of the student's own, which must fail on a store that keeps nothing
+    Answer("7.8", "a test that cannot fail: only the 201 is asserted",
+           edit=[(READ_BACK, "")],
+           says=["cannot catch a lost write"]),
+    Answer("7.8", "the test brings no database of its own",
+           edit=[('    monkeypatch.setenv("BOOKMARKS_DB", str(tmp_path / "test.sqlite3"))\n', "")],
+           says=["monkeypatch.setenv BOOKMARKS_DB"]),
+    Answer("7.8", "the test sends no key, so its create is refused",
+           edit=[(',\n                                headers={"Authorization": f"Bearer {KEY}"})', ")")],
+           says=["Bearer KEY"]),
+    Answer("7.8", "valid: the bookmark read back through the list",
+           edit=[(READ_BACK, '    listed = await (await client.get("/api/bookmarks")).json()\n'
+                             '    assert [item["title"] for item in listed["items"]] == ["aiohttp"]\n')],
            passes=True),
 ]
