@@ -448,13 +448,16 @@ class CountingServer:
             self.in_flight -= 1
         return web.json_response({"page": request.match_info["n"]})
 
+    def add_routes(self, app):
+        app.router.add_get("/pages/{n}", self.page)
+
     def _run(self):
         from aiohttp import web
 
         asyncio.set_event_loop(self.loop)
         self.overlap = asyncio.Event()
         app = web.Application()
-        app.router.add_get("/pages/{n}", self.page)
+        self.add_routes(app)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         self.loop.run_until_complete(runner.setup())
         listener = socket.create_server(("127.0.0.1", 0))
@@ -479,6 +482,65 @@ class CountingServer:
     def __exit__(self, *exc):
         self.loop.call_soon_threadsafe(self.stopping.set)
         self.thread.join(10)
+
+
+class MirrorServer(CountingServer):
+    """Mirrors for check 7.9: /mirrors/broken answers 503 at once, /mirrors/fast answers 200 only
+    after broken has answered (so "the first to finish" is the broken one on any machine), and
+    /mirrors/slow never answers: it notes when its connection is closed by the client."""
+
+    def __init__(self):
+        super().__init__()
+        self.slow_opened, self.slow_closed = 0, 0
+
+    def add_routes(self, app):
+        self.broken_answered = asyncio.Event()
+        app.router.add_get("/mirrors/{name}", self.mirror)
+
+    async def mirror(self, request):
+        from aiohttp import web
+
+        name = request.match_info["name"]
+        if name == "broken":
+            self.loop.call_later(0.05, self.broken_answered.set)  # once this answer is on its way
+            return web.json_response({"error": "down for maintenance"}, status=503)
+        if name == "fast":
+            try:
+                await asyncio.wait_for(self.broken_answered.wait(), 5)
+            except TimeoutError:
+                pass  # broken was not asked for
+            await asyncio.sleep(0.1)
+            return web.json_response({"mirror": "fast"})
+        if name == "slow":
+            self.slow_opened += 1
+            try:
+                for _ in range(3000):  # 60 s at most
+                    if request.transport is None or request.transport.is_closing():
+                        break
+                    await asyncio.sleep(0.02)
+            finally:
+                self.slow_closed += 1
+            return web.json_response({"mirror": "slow"})
+        raise web.HTTPNotFound()
+
+
+def run_first(first_answer, base_url, paths, deadline, wait):
+    """Run the student's first_answer on a loop of its own; (result, error, seconds taken)."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = asyncio.run(first_answer(base_url, paths, deadline=deadline))
+        except BaseException as error:  # handed to the check, which explains it
+            box["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(wait)
+    if worker.is_alive():
+        raise CheckFailed(f"first_answer to finish or give up within {wait:.0f} s", "it was still running")
+    return box.get("result"), box.get("error"), time.monotonic() - started
 
 
 def run_client(fetch_pages, base_url, paths, limit, deadline, wait):
@@ -603,3 +665,45 @@ def test_that_can_fail(t):
                 seconds=TEST_SECONDS + 5):
         code, summary, _, _ = run_pytest(LAB07_BREAK_STORE="1")
         t.expect(code != 0, "pytest to report a failure with the broken store", f"pytest: {summary}")
+
+
+@exercise("7.9")
+def first_mirror(t, first_answer):
+    t.answered(first_answer, "first_answer")
+    with MirrorServer() as mirrors:
+        with t.part("with a broken, a slow and a fast mirror, the fast one's JSON comes back at once",
+                    hint="Start a task per path (asyncio.create_task) and take them as they finish "
+                         "(asyncio.as_completed, or asyncio.wait with FIRST_COMPLETED); a mirror that "
+                         "answers an error does not count, so go on to the next. gather() waits for all.",
+                    seconds=20):
+            paths = ["/mirrors/slow", "/mirrors/broken", "/mirrors/fast"]
+            result, error, took = run_first(first_answer, mirrors.url, paths, 10, 15)
+            if isinstance(error, TimeoutError):
+                raise CheckFailed("the fast mirror's JSON well before the deadline (10 s)",
+                                  f"TimeoutError after {took:.1f} s: it waited for the slow mirror")
+            if error is not None:
+                raise error
+            t.expect(result == {"mirror": "fast"}, "{'mirror': 'fast'}", repr(result)[:200])
+            t.expect(took < 8, "well before the deadline (10 s): the slow mirror is not waited for",
+                     f"{took:.1f} s")
+        with t.part("the slow mirror's request is not left running: its connection is closed",
+                    hint="Once one answer is in, cancel the other tasks (task.cancel()) and let the "
+                         "ClientSession's `async with` close, so no request outlives the function."):
+            deadline = time.monotonic() + 5
+            while mirrors.slow_closed < mirrors.slow_opened and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t.expect(mirrors.slow_opened > 0 and mirrors.slow_closed == mirrors.slow_opened,
+                     "the slow request closed within 5 s", f"{mirrors.slow_opened - mirrors.slow_closed} "
+                     f"of {mirrors.slow_opened} still open" if mirrors.slow_opened else "it was never sent")
+        with t.part("when every mirror fails, LookupError (not None, not the error page)",
+                    hint="After the last task has failed, raise LookupError(...): the caller must not "
+                         "mistake an error page, or None, for the data.", seconds=20):
+            result, error, _ = run_first(first_answer, mirrors.url, ["/mirrors/broken", "/mirrors/gone"], 10, 15)
+            t.expect(isinstance(error, LookupError), "LookupError",
+                     f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
+        with t.part("when no mirror answers: TimeoutError once the deadline (1 s) has passed",
+                    hint="Wrap the whole race in `async with asyncio.timeout(deadline):`.", seconds=15):
+            result, error, took = run_first(first_answer, mirrors.url, ["/mirrors/slow", "/mirrors/slow"], 1, 8)
+            t.expect(isinstance(error, TimeoutError), "TimeoutError",
+                     f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
+            t.expect(took < 6, "to give up soon after 1 s", f"{took:.1f} s")

@@ -40,6 +40,19 @@ READ_BACK = ('    read = await client.get(created.headers["Location"])\n'
              "    assert read.status == 200\n"
              '    assert (await read.json())["title"] == "aiohttp"\n')
 
+RACE = ('            tasks = [asyncio.create_task(one(session, path)) for path in paths]\n'
+        '            try:\n'
+        '                for finished in asyncio.as_completed(tasks):  # in the order they finish\n'
+        '                    try:\n'
+        '                        return await finished\n'
+        '                    except aiohttp.ClientError:\n'
+        '                        continue  # this mirror failed: wait for the next one\n'
+        '                raise LookupError(f"none of {len(paths)} mirrors answered 200")\n'
+        '            finally:\n'
+        '                for task in tasks:  # the race is over: stop the others\n'
+        '                    task.cancel()\n'
+        '                await asyncio.gather(*tasks, return_exceptions=True)\n')
+
 ANSWERS = [
     Answer("7.1", "the store called on the event loop",
            edit=[(LIST_CALL, "    items, total = store.list_bookmarks(request.app[DB_PATH], limit, offset, "
@@ -222,5 +235,19 @@ ANSWERS = [
     Answer("7.8", "valid: the bookmark read back through the list",
            edit=[(READ_BACK, '    listed = await (await client.get("/api/bookmarks")).json()\n'
                              '    assert [item["title"] for item in listed["items"]] == ["aiohttp"]\n')],
+           passes=True),
+    # 7.9 the first mirror to answer (a race the lesson did not show)
+    Answer("7.9", "gather: every mirror waited for",
+           edit=[(RACE, "            return (await asyncio.gather(*(one(session, path) for path in paths)))[0]\n")],
+           says=["gather() waits for all"]),
+    Answer("7.9", "the first to finish wins, even an error page",
+           edit=[("            response.raise_for_status()  # an error page does not count\n", "")],
+           says=["does not count"]),
+    Answer("7.9", "None when every mirror fails",
+           edit=[('                raise LookupError(f"none of {len(paths)} mirrors answered 200")\n',
+                  "                return None\n")],
+           says=["raise LookupError"]),
+    Answer("7.9", "valid: the others cancelled and left to the session's close",
+           edit=[("                await asyncio.gather(*tasks, return_exceptions=True)\n", "")],
            passes=True),
 ]
