@@ -1,6 +1,7 @@
 """Lab 05, the bookmarks contract in Flask: each exercise runs one stage of coursekit.contract
 against the student's app under gunicorn, plus a few looks at the source (blueprint, template
-inheritance, how the key is compared)."""
+inheritance, how the key is compared), and a student's own test, run against their app and against a
+store that keeps nothing."""
 import json
 import os
 import re

@@ -1,6 +1,8 @@
 """Lab 07, the bookmarks contract in aiohttp: each stage of coursekit.contract against the student's
 app under aiohttp's own server, a look for blocking calls in coroutines (in the source and on the
-wire), a WebSocket chat, and a concurrent client measured by a server that counts what it sees."""
+wire), a body limit that answers before reading, a WebSocket chat, a concurrent client measured by a
+server that counts what it sees, a student's own test run against a broken store, and a race of
+mirrors (the first good answer wins)."""
 import ast
 import asyncio
 import base64
