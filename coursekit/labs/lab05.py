@@ -1,18 +1,46 @@
 """Lab 05, the bookmarks contract in Flask: each exercise runs one stage of coursekit.contract
 against the student's app under gunicorn, plus a few looks at the source (blueprint, template
-inheritance, how the key is compared)."""
+inheritance, how the key is compared), and a student's own test, run against their app and against a
+store that keeps nothing."""
+import json
+import os
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 from coursekit.checks import exercise
-from coursekit.contract import ENV_API_KEY
+from coursekit.contract import ENV_API_KEY, ENV_DB
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import function_in, source_of
+from coursekit.labs.contract_checks import data_folder, function_in, source_of
 
 APP = "apps/bookmarks_app.py"
 API = "apps/bookmarks_api.py"
 PAGES = "apps/bookmarks_pages.py"
 TEMPLATES = Path("apps/templates")
+STUDENT_TEST = "apps/test_bookmarks_app.py"
+TEST_SECONDS = 60
+# Loaded into the student's pytest run by check 5.6. With LAB05_BREAK_STORE set, the store answers
+# a create as if it had stored the bookmark, and keeps nothing: a test must read it back to notice.
+PLUGIN_SOURCE = '''"""Written by lab 05's check 5.6."""
+import json
+import os
+
+
+def pytest_configure(config):
+    if os.environ.get("LAB05_BREAK_STORE"):
+        import bookmarks_db
+
+        def add_and_lose(url, title, tags):
+            return {"id": 987654, "url": url, "title": title, "tags": list(tags)}
+        bookmarks_db.add_bookmark = add_and_lose
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["LAB05_REPORT"], "w") as f:
+        json.dump({"collected": session.testscollected}, f)
+'''
 # Strings that may appear in require_key() without being a key written into the code.
 NOT_KEYS = {"Authorization", "API_KEY", ENV_API_KEY, "Bearer", "bookmarks", "realm",
             "GET", "HEAD", "OPTIONS", "POST", "PATCH", "DELETE"}
@@ -78,3 +106,41 @@ def html_page(t):
                 hint="Keep pages = Blueprint(...) and its @pages.get('/') view."):
         t.expect(re.search(r"\bBlueprint\(", source_of(PAGES)), "a Blueprint(...)", "none")
     contract_stage(t, "html")
+
+
+@exercise("5.6")
+def test_that_can_fail(t):
+    folder = data_folder()
+    report = folder / f"lab05-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
+    t.cleanups.append(lambda: report.unlink(missing_ok=True))
+    (folder / "lab05_plugin.py").write_text(PLUGIN_SOURCE)
+    (folder / "pytest.ini").write_text("[pytest]\n")  # not the course's own settings
+
+    def run_pytest(**extra):
+        env = dict(os.environ, **extra, LAB05_REPORT=str(report),
+                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
+        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # the test must bring its own
+        env.pop("COURSEKIT_CHECK_RECORD", None)
+        report.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "-p", "lab05_plugin", "-c", str(folder / "pytest.ini"),
+                               "--rootdir", str(folder), STUDENT_TEST],
+                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+        found = json.loads(report.read_text()) if report.exists() else {"collected": 0}
+        return done.returncode, summary, done.stdout[-1500:], found
+
+    with t.part(f"{STUDENT_TEST} holds a test, and it passes against your app",
+                hint="Give create_app a DATABASE of the test's own (tmp_path) and an API_KEY, send the key "
+                     "as 'Authorization: Bearer KEY', and read pytest's output below the summary.",
+                seconds=TEST_SECONDS + 5):
+        source_of(STUDENT_TEST)  # a clear message when the file is missing
+        code, summary, output, found = run_pytest()
+        t.expect(found["collected"] > 0, "at least one test_... function", "pytest collected no test")
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your test fails against a store that answers a create but keeps nothing",
+                hint="After the POST, read the bookmark back (GET its Location, or the list) and assert "
+                     "the status and the body: a test that only looks at the 201 cannot catch a lost write.",
+                seconds=TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB05_BREAK_STORE="1")
+        t.expect(code != 0, "pytest to report a failure with the broken store", f"pytest: {summary}")

@@ -1,12 +1,18 @@
 """Lab 07, the bookmarks contract in aiohttp: each stage of coursekit.contract against the student's
 app under aiohttp's own server, a look for blocking calls in coroutines (in the source and on the
-wire), a WebSocket chat, and a concurrent client measured by a server that counts what it sees."""
+wire), a body limit that answers before reading, a WebSocket chat, a concurrent client measured by a
+server that counts what it sees, a student's own test run against a broken store, and a race of
+mirrors (the first good answer wins)."""
 import ast
 import asyncio
 import base64
+import json
 import os
 import socket
+import secrets
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -15,9 +21,10 @@ from pathlib import Path
 import requests
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import ENV_API_KEY
+from coursekit.contract import ENV_API_KEY, ENV_DB, MAX_BODY
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import fresh_env, function_in, source_of
+from coursekit.labs.contract_checks import data_folder, fresh_env, function_in, source_of
+from coursekit.servers import REQUEST_SECONDS
 
 APP = "apps/bookmarks_aiohttp.py"
 STORE = "apps/bookmarks_store.py"
@@ -150,13 +157,73 @@ def storage(t):
     loop_stays_free(t)
 
 
+ANNOUNCED = 10 * 1024 * 1024  # what the early-413 probe announces in Content-Length, and never sends
+
+
+def status_before_body(server, key, seconds=REQUEST_SECONDS):
+    """The status line the server sends to a POST whose headers announce ANNOUNCED bytes, when
+    none of the body has been sent; "" when none came within `seconds`."""
+    head = (f"POST /api/bookmarks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {ANNOUNCED}\r\n\r\n")
+    received = b""
+    with server.connect(timeout=seconds) as sock:
+        sock.sendall(head.encode())
+        deadline = time.monotonic() + seconds
+        try:
+            while b"\r\n" not in received and time.monotonic() < deadline:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError:  # a timeout, or the server closed first
+            pass
+    return received.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def chunked_post(server, key, tag, size=4 * MAX_BODY):
+    """POST a valid bookmark as a chunked body of about `size` bytes (padded with JSON whitespace),
+    so no Content-Length tells the server how much is coming."""
+    def body():
+        yield b'{"url": "https://example.org/", "title": "Chunked", "tags": ["%s"]' % tag.encode()
+        padding = b" " * 16384
+        for _ in range(size // len(padding)):
+            yield padding
+        yield b"}"
+    return server.post("/api/bookmarks", data=body(),
+                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+
+
+def body_limit(t, served):
+    """A too-large body is refused without being read: at once when Content-Length says so, and
+    at the limit when the body comes chunked."""
+    server, key, _, _ = served
+    with t.part(f"a POST whose Content-Length announces {ANNOUNCED // 1024 ** 2} MB gets 413 before "
+                "any of the body is sent",
+                hint="Before reading, compare request.content_length with request.client_max_size and "
+                     "raise web.HTTPRequestEntityTooLarge: the headers already say the body is too large.",
+                seconds=REQUEST_SECONDS + 5):
+        line = status_before_body(server, key)
+        t.expect(" 413 " in f"{line} ", "HTTP/1.1 413 while the client still holds the body",
+                 line or f"no answer within {REQUEST_SECONDS} s (was the server waiting for the body?)")
+    tag = f"chunked-{os.urandom(4).hex()}"
+    with t.part(f"a chunked POST of {4 * MAX_BODY // 1024} KB (valid JSON) gets 413 and stores nothing",
+                hint="Read the body with await request.read() or request.json(): they stop with a 413 "
+                     "past client_max_size. request.content.read() reads the whole stream, without a limit.",
+                seconds=2 * REQUEST_SECONDS + 5):
+        status = chunked_post(server, key, tag).status_code
+        listed = server.get("/api/bookmarks", params={"tag": tag}).json().get("total")
+        t.expect((status, listed) == (413, 0), "413, and total 0 for its tag", f"{status}, total {listed}")
+
+
 @exercise("7.3")
 def errors(t):
     with t.part("json_errors is registered as a middleware",
                 hint="web.Application(middlewares=[json_errors, ...]) in create_app()."):
         t.expect("json_errors" in source_of(APP).split("def create_app", 1)[-1],
                  "json_errors in create_app()", "not there")
-    contract_stage(t, "errors")
+    served = serve(t)
+    contract_stage(t, "errors", served)
+    body_limit(t, served)
 
 
 @exercise("7.4")
@@ -383,13 +450,16 @@ class CountingServer:
             self.in_flight -= 1
         return web.json_response({"page": request.match_info["n"]})
 
+    def add_routes(self, app):
+        app.router.add_get("/pages/{n}", self.page)
+
     def _run(self):
         from aiohttp import web
 
         asyncio.set_event_loop(self.loop)
         self.overlap = asyncio.Event()
         app = web.Application()
-        app.router.add_get("/pages/{n}", self.page)
+        self.add_routes(app)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         self.loop.run_until_complete(runner.setup())
         listener = socket.create_server(("127.0.0.1", 0))
@@ -414,6 +484,65 @@ class CountingServer:
     def __exit__(self, *exc):
         self.loop.call_soon_threadsafe(self.stopping.set)
         self.thread.join(10)
+
+
+class MirrorServer(CountingServer):
+    """Mirrors for check 7.9: /mirrors/broken answers 503 at once, /mirrors/fast answers 200 only
+    after broken has answered (so "the first to finish" is the broken one on any machine), and
+    /mirrors/slow never answers: it notes when its connection is closed by the client."""
+
+    def __init__(self):
+        super().__init__()
+        self.slow_opened, self.slow_closed = 0, 0
+
+    def add_routes(self, app):
+        self.broken_answered = asyncio.Event()
+        app.router.add_get("/mirrors/{name}", self.mirror)
+
+    async def mirror(self, request):
+        from aiohttp import web
+
+        name = request.match_info["name"]
+        if name == "broken":
+            self.loop.call_later(0.05, self.broken_answered.set)  # once this answer is on its way
+            return web.json_response({"error": "down for maintenance"}, status=503)
+        if name == "fast":
+            try:
+                await asyncio.wait_for(self.broken_answered.wait(), 5)
+            except TimeoutError:
+                pass  # broken was not asked for
+            await asyncio.sleep(0.1)
+            return web.json_response({"mirror": "fast"})
+        if name == "slow":
+            self.slow_opened += 1
+            try:
+                for _ in range(3000):  # 60 s at most
+                    if request.transport is None or request.transport.is_closing():
+                        break
+                    await asyncio.sleep(0.02)
+            finally:
+                self.slow_closed += 1
+            return web.json_response({"mirror": "slow"})
+        raise web.HTTPNotFound()
+
+
+def run_first(first_answer, base_url, paths, deadline, wait):
+    """Run the student's first_answer on a loop of its own; (result, error, seconds taken)."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = asyncio.run(first_answer(base_url, paths, deadline=deadline))
+        except BaseException as error:  # handed to the check, which explains it
+            box["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(wait)
+    if worker.is_alive():
+        raise CheckFailed(f"first_answer to finish or give up within {wait:.0f} s", "it was still running")
+    return box.get("result"), box.get("error"), time.monotonic() - started
 
 
 def run_client(fetch_pages, base_url, paths, limit, deadline, wait):
@@ -473,3 +602,110 @@ def concurrent_client(t, fetch_pages):
             t.expect(isinstance(error, TimeoutError), "TimeoutError",
                      f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
             t.expect(took < 6, "to give up soon after 1 s", f"{took:.1f} s")  # slack for a busy machine
+
+
+STUDENT_TEST = "apps/test_bookmarks_aiohttp.py"
+TEST_SECONDS = 60
+# Loaded into the student's pytest run by check 7.8. With LAB07_BREAK_STORE set, the store answers
+# a create as if it had stored the bookmark, and keeps nothing: a test must read it back to notice.
+PLUGIN_SOURCE = '''"""Written by lab 07's check 7.8."""
+import json
+import os
+
+
+def pytest_configure(config):
+    if os.environ.get("LAB07_BREAK_STORE"):
+        import bookmarks_store
+
+        def add_and_lose(path, url, title, tags):
+            return {"id": 987654, "url": url, "title": title, "tags": list(tags)}
+        bookmarks_store.add_bookmark = add_and_lose
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["LAB07_REPORT"], "w") as f:
+        json.dump({"collected": session.testscollected}, f)
+'''
+PYTEST_INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+
+
+@exercise("7.8")
+def test_that_can_fail(t):
+    folder = data_folder()
+    report = folder / f"lab07-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
+    t.cleanups.append(lambda: report.unlink(missing_ok=True))
+    (folder / "lab07_plugin.py").write_text(PLUGIN_SOURCE)
+    (folder / "lab07-pytest.ini").write_text(PYTEST_INI)  # not the course's own settings
+
+    def run_pytest(**extra):
+        env = dict(os.environ, **extra, LAB07_REPORT=str(report),
+                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
+        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # the test must bring its own
+        env.pop(ENV_API_KEY, None)
+        env.pop("COURSEKIT_CHECK_RECORD", None)
+        report.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "-p", "lab07_plugin", "-c", str(folder / "lab07-pytest.ini"),
+                               "--rootdir", str(folder), STUDENT_TEST],
+                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+        found = json.loads(report.read_text()) if report.exists() else {"collected": 0}
+        return done.returncode, summary, done.stdout[-1500:], found
+
+    with t.part(f"{STUDENT_TEST} holds a test, and it passes against your app",
+                hint=f"In the fixture, monkeypatch.setenv {ENV_DB} to a file in tmp_path and {ENV_API_KEY} "
+                     "to a key of the test's own before create_app(), send the key as 'Authorization: "
+                     "Bearer KEY', and read pytest's output below the summary.",
+                seconds=TEST_SECONDS + 5):
+        source_of(STUDENT_TEST)  # a clear message when the file is missing
+        code, summary, output, found = run_pytest()
+        t.expect(found["collected"] > 0, "at least one test_... function", "pytest collected no test")
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your test fails against a store that answers a create but keeps nothing",
+                hint="After the POST, read the bookmark back (GET its Location, or the list) and assert "
+                     "the status and the body: a test that only looks at the 201 cannot catch a lost write.",
+                seconds=TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB07_BREAK_STORE="1")
+        t.expect(code != 0, "pytest to report a failure with the broken store", f"pytest: {summary}")
+
+
+@exercise("7.9")
+def first_mirror(t, first_answer):
+    t.answered(first_answer, "first_answer")
+    with MirrorServer() as mirrors:
+        with t.part("with a broken, a slow and a fast mirror, the fast one's JSON comes back at once",
+                    hint="Start a task per path (asyncio.create_task) and take them as they finish "
+                         "(asyncio.as_completed, or asyncio.wait with FIRST_COMPLETED); a mirror that "
+                         "answers an error does not count, so go on to the next. gather() waits for all.",
+                    seconds=20):
+            paths = ["/mirrors/slow", "/mirrors/broken", "/mirrors/fast"]
+            result, error, took = run_first(first_answer, mirrors.url, paths, 10, 15)
+            if isinstance(error, TimeoutError):
+                raise CheckFailed("the fast mirror's JSON well before the deadline (10 s)",
+                                  f"TimeoutError after {took:.1f} s: it waited for the slow mirror")
+            if error is not None:
+                raise error
+            t.expect(result == {"mirror": "fast"}, "{'mirror': 'fast'}", repr(result)[:200])
+            t.expect(took < 8, "well before the deadline (10 s): the slow mirror is not waited for",
+                     f"{took:.1f} s")
+        with t.part("the slow mirror's request is not left running: its connection is closed",
+                    hint="Once one answer is in, cancel the other tasks (task.cancel()) and let the "
+                         "ClientSession's `async with` close, so no request outlives the function."):
+            deadline = time.monotonic() + 5
+            while mirrors.slow_closed < mirrors.slow_opened and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t.expect(mirrors.slow_opened > 0 and mirrors.slow_closed == mirrors.slow_opened,
+                     "the slow request closed within 5 s", f"{mirrors.slow_opened - mirrors.slow_closed} "
+                     f"of {mirrors.slow_opened} still open" if mirrors.slow_opened else "it was never sent")
+        with t.part("when every mirror fails, LookupError (not None, not the error page)",
+                    hint="After the last task has failed, raise LookupError(...): the caller must not "
+                         "mistake an error page, or None, for the data.", seconds=20):
+            result, error, _ = run_first(first_answer, mirrors.url, ["/mirrors/broken", "/mirrors/gone"], 10, 15)
+            t.expect(isinstance(error, LookupError), "LookupError",
+                     f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
+        with t.part("when no mirror answers: TimeoutError once the deadline (1 s) has passed",
+                    hint="Wrap the whole race in `async with asyncio.timeout(deadline):`.", seconds=15):
+            result, error, took = run_first(first_answer, mirrors.url, ["/mirrors/slow", "/mirrors/slow"], 1, 8)
+            t.expect(isinstance(error, TimeoutError), "TimeoutError",
+                     f"{type(error).__name__}: {error}" if error else f"a result: {result!r}"[:120])
+            t.expect(took < 6, "to give up soon after 1 s", f"{took:.1f} s")

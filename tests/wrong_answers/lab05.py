@@ -25,6 +25,11 @@ def _written(cell_start):
 STAND_IN, SQLITE = _written(DB_CELL)  # 5.1's dict store, then 5.2's SQLite store
 CREATED = 'return item, 201, {"Location": url_for("api.read", bookmark_id=item["id"])}'
 CONNECT = 'sqlite3.connect(current_app.config["DATABASE"])'
+READ_BACK = ('    read = client.get(created.headers["Location"])\n'
+             "    assert read.status_code == 200\n"
+             '    assert read.json["title"] == "Flask"\n'
+             '    assert read.json["url"] == "https://flask.palletsprojects.com/"\n')
+TEST_APP = 'create_app({"TESTING": True, "DATABASE": str(tmp_path / "test.sqlite3"), "API_KEY": KEY})'
 URL_RULE = 'return parts.scheme in ("http", "https") and bool(parts.netloc)'
 KEY_CHECK = '''    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     expected = current_app.config["API_KEY"]
@@ -117,5 +122,20 @@ ANSWERS = [
     Answer("5.5", "the title not a link", edit=[(TITLE_LINK, "{{ b.title }} ({{ b.url }})")], says=["<a href"]),
     Answer("5.5", "valid: subscript syntax in the template",
            edit=[(TITLE_LINK, '<a href="{{ b["url"] }}">{{ b["title"] }}</a>')],
+           passes=True),
+    # 5.6 a test of the student's own, which must fail on a store that keeps nothing
+    Answer("5.6", "a test that cannot fail: only the 201 is asserted",
+           edit=[(READ_BACK, "")],
+           says=["cannot catch a lost write"]),
+    Answer("5.6", "the test opens the real database (no DATABASE of its own)",
+           edit=[(TEST_APP, 'create_app({"TESTING": True, "API_KEY": KEY})')],
+           says=["DATABASE of the test's own"]),
+    Answer("5.6", "the test sends no key, so its create is refused",
+           edit=[(',\n                          headers={"Authorization": f"Bearer {KEY}"})', ")")],
+           says=["Bearer KEY"]),
+    Answer("5.6", "valid: the bookmark read back through the list",
+           edit=[(READ_BACK, '    listed = client.get("/api/bookmarks").json\n'
+                             '    assert listed["total"] == 1\n'
+                             '    assert [item["title"] for item in listed["items"]] == ["Flask"]\n')],
            passes=True),
 ]

@@ -33,6 +33,26 @@ FETCH = ("    async with asyncio.timeout(deadline):  # one deadline for the whol
          "        async with aiohttp.ClientSession(base_url) as session:  # one session: connections reused\n"
          "            return await asyncio.gather(*(one(session, path) for path in paths))")
 
+EARLY_413 = ("    if request.content_length is not None and request.content_length > request.client_max_size:\n"
+             "        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size,\n"
+             "                                            actual_size=request.content_length)\n")
+READ_BACK = ('    read = await client.get(created.headers["Location"])\n'
+             "    assert read.status == 200\n"
+             '    assert (await read.json())["title"] == "aiohttp"\n')
+
+RACE = ('            tasks = [asyncio.create_task(one(session, path)) for path in paths]\n'
+        '            try:\n'
+        '                for finished in asyncio.as_completed(tasks):  # in the order they finish\n'
+        '                    try:\n'
+        '                        return await finished\n'
+        '                    except aiohttp.ClientError:\n'
+        '                        continue  # this mirror failed: wait for the next one\n'
+        '                raise LookupError(f"none of {len(paths)} mirrors answered 200")\n'
+        '            finally:\n'
+        '                for task in tasks:  # the race is over: stop the others\n'
+        '                    task.cancel()\n'
+        '                await asyncio.gather(*tasks, return_exceptions=True)\n')
+
 ANSWERS = [
     Answer("7.1", "the store called on the event loop",
            edit=[(LIST_CALL, "    items, total = store.list_bookmarks(request.app[DB_PATH], limit, offset, "
@@ -87,6 +107,17 @@ ANSWERS = [
     Answer("7.3", "the body limit left at aiohttp's 1 MB",
            edit=[("    max_body = 64 * 1024\n", "")],
            says=["65536"]),
+    Answer("7.3", "the whole body read before its size is known: no early 413 (a 10 MB Content-Length waits)",
+           edit=[(EARLY_413, "")],
+           says=["request.content_length"]),
+    Answer("7.3", "a chunked body read without a bound (request.content.read())",
+           edit=[("    body = await request.read()  #", "    body = await request.content.read()  #")],
+           says=["request.content.read() reads the whole stream"]),
+    Answer("7.3", "the early 413 written with the contract's number and a bare raise",
+           edit=[(EARLY_413, "    if (request.content_length or 0) > 64 * 1024:\n"
+                             "        raise web.HTTPRequestEntityTooLarge(max_size=64 * 1024, "
+                             "actual_size=request.content_length)\n")],
+           passes=True),
     Answer("7.3", "any string accepted as url",
            edit=[('return parts.scheme in ("http", "https") and bool(parts.netloc)', "return True")],
            says=["urlsplit"]),
@@ -190,5 +221,33 @@ ANSWERS = [
                   "    timeout = aiohttp.ClientTimeout(total=deadline)\n"
                   "    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:\n"
                   "        return await asyncio.gather(*(one(session, path) for path in paths))")],
+           passes=True),
+    # 7.8 a test of the student's own, which must fail on a store that keeps nothing
+    Answer("7.8", "a test that cannot fail: only the 201 is asserted",
+           edit=[(READ_BACK, "")],
+           says=["cannot catch a lost write"]),
+    Answer("7.8", "the test brings no database of its own",
+           edit=[('    monkeypatch.setenv("BOOKMARKS_DB", str(tmp_path / "test.sqlite3"))\n', "")],
+           says=["monkeypatch.setenv BOOKMARKS_DB"]),
+    Answer("7.8", "the test sends no key, so its create is refused",
+           edit=[(',\n                                headers={"Authorization": f"Bearer {KEY}"})', ")")],
+           says=["Bearer KEY"]),
+    Answer("7.8", "valid: the bookmark read back through the list",
+           edit=[(READ_BACK, '    listed = await (await client.get("/api/bookmarks")).json()\n'
+                             '    assert [item["title"] for item in listed["items"]] == ["aiohttp"]\n')],
+           passes=True),
+    # 7.9 the first mirror to answer (a race the lesson did not show)
+    Answer("7.9", "gather: every mirror waited for",
+           edit=[(RACE, "            return (await asyncio.gather(*(one(session, path) for path in paths)))[0]\n")],
+           says=["gather() waits for all"]),
+    Answer("7.9", "the first to finish wins, even an error page",
+           edit=[("            response.raise_for_status()  # an error page does not count\n", "")],
+           says=["does not count"]),
+    Answer("7.9", "None when every mirror fails",
+           edit=[('                raise LookupError(f"none of {len(paths)} mirrors answered 200")\n',
+                  "                return None\n")],
+           says=["raise LookupError"]),
+    Answer("7.9", "valid: the others cancelled and left to the session's close",
+           edit=[("                await asyncio.gather(*tasks, return_exceptions=True)\n", "")],
            passes=True),
 ]
