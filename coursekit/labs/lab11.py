@@ -31,7 +31,7 @@ def hashing(t, pbkdf2_hash):
         t.expect(len(parts) == 4 and parts[0] == SCHEME and parts[1] == str(FAST),
                  f"{SCHEME}${FAST}$...$...", repr(stored)[:80])
     with t.part("the salt is 16 random bytes (32 hex characters)",
-                hint="salt = secrets.token_bytes(16), written with salt.hex()."):
+                hint="Draw 16 bytes with secrets.token_bytes and write them with .hex()."):
         t.expect(len(parts[2]) == 32, "32 hex characters", f"{len(parts[2])} characters")
     with t.part("hashing the same password twice gives two different stored forms",
                 hint="Draw a new salt inside pbkdf2_hash on every call, not once outside it."):

@@ -16,6 +16,10 @@ ANSWERS = [
            edit=[('return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"',
                   'return f"pbkdf2_sha256${salt.hex()}${digest.hex()}"')],
            says=["Join four parts"]),
+    Answer("11.1", "valid: the stored form built with '$'.join",
+           edit=[('return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"',
+                  'return "$".join(["pbkdf2_sha256", str(iterations), salt.hex(), digest.hex()])')],
+           passes=True),
 
     Answer("11.2", "hashes compared with ==",
            edit=[('return scheme == "pbkdf2_sha256" and hmac.compare_digest(again, expected)',
@@ -35,7 +39,11 @@ ANSWERS = [
            says=["Catch ValueError"]),
     Answer("11.2", "today's ITERATIONS used instead of the stored ones",
            edit=[("bytes.fromhex(salt), int(iterations))", "bytes.fromhex(salt), ITERATIONS)")],
-           says=["Read the iterations from the stored form"]),
+           says=["with its salt and iterations"]),
+    Answer("11.2", "valid: compare_digest imported by name",
+           edit=[("import hmac\n", "import hmac\nfrom hmac import compare_digest\n"),
+                 ("and hmac.compare_digest(again, expected)", "and compare_digest(again, expected)")],
+           passes=True),
 
     Answer("11.3", "no rehash on login",
            edit=[("    if int(stored.split(\"$\")[1]) < ITERATIONS:\n        users[name] = pbkdf2_hash(password)\n", "")],
@@ -50,4 +58,7 @@ ANSWERS = [
     Answer("11.3", "an unknown user raises KeyError",
            edit=[("    stored = users.get(name)\n    if stored is None or not", "    stored = users[name]\n    if not")],
            says=["users.get(name) is None"]),
+    Answer("11.3", "valid: rehash whenever the iterations differ from ITERATIONS",
+           edit=[('if int(stored.split("$")[1]) < ITERATIONS:', 'if int(stored.split("$")[1]) != ITERATIONS:')],
+           passes=True),
 ]
