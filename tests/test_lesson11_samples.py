@@ -67,3 +67,22 @@ def test_the_basic_server_challenges_every_bad_credential_with_401(apps, monkeyp
         assert server.get("/", auth=("eve", password)).status_code == 401
     finally:
         stop_all()
+
+
+@pytest.mark.servers
+def test_a_wordlist_attack_finds_the_password_without_a_limit_and_gets_429_with_one(apps, monkeypatch):
+    monkeypatch.chdir(apps.parent)
+    passwords = passwords_module(apps)
+    guesses = [f"monkey{number}" for number in range(12)]  # bounded, against servers started here only
+    env = {"BASIC_USER": "ada", "BASIC_HASH": passwords.hash_password("monkey9", n=2**10), "PYTHONPATH": str(apps)}
+    try:
+        weak = launch("apps/basic_auth.py", kind="wsgiref", name="lesson11_weak", quiet=True, env=env)
+        assert [weak.get("/", auth=("ada", guess)).status_code for guess in guesses].count(200) == 1
+        limited = launch("apps/basic_limited.py", kind="wsgiref", name="lesson11_limited", quiet=True, env=env)
+        codes = [limited.get("/", auth=("ada", guess)).status_code for guess in guesses]
+        assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}  # the right guess, 10th, never gets in
+        refused = limited.get("/", auth=("ada", "monkey9"))
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert refused.headers["Content-Type"] == "application/json"
+    finally:
+        stop_all()
