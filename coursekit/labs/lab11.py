@@ -99,3 +99,31 @@ def logging_in(t, login):
         users = {"ada": old}
         login(users, "ada", "wrong")
         t.expect(users["ada"] == old, "the old stored form", "it was changed")
+
+
+@exercise("11.4")
+def token_bucket(t, allow):
+    namespace = getattr(allow, "__globals__", {})
+    capacity, rate = namespace.get("CAPACITY"), namespace.get("PER_SECOND")
+    t.answered(allow, "allow", probe=lambda: allow({}, "probe", 0.0))
+    with t.part("CAPACITY and PER_SECOND are defined beside allow", required=True,
+                hint="Keep the two constants of the exercise's cell above allow."):
+        t.expect(isinstance(capacity, int) and capacity >= 1 and rate and rate > 0, "both defined", "missing")
+    with t.part(f"a burst of {capacity + 3} tries at one moment: the first {capacity} pass, the rest wait",
+                required=True, hint="Start a new key with CAPACITY tokens, take one per try, and refuse at 0."):
+        buckets = {}
+        got = [allow(buckets, "ip:1", 100.0) == 0 for _ in range(capacity + 3)]
+        t.equal(got, [True] * capacity + [False] * 3)
+    with t.part("a refused try says how many seconds to wait (rounded up, at least 1)",
+                hint="Return math.ceil((1 - tokens) / PER_SECOND) when there is no whole token."):
+        t.equal(allow(buckets, "ip:1", 100.0), max(1, -(-1 // rate)))
+    with t.part("after 1/PER_SECOND seconds, one more try passes",
+                hint="Add (now - then) * PER_SECOND tokens and store now as the bucket's time."):
+        t.equal((allow(buckets, "ip:1", 100.0 + 1 / rate) == 0, allow(buckets, "ip:1", 100.0 + 1 / rate) == 0),
+                (True, False))
+    with t.part("each key has its own bucket", hint="Keep one (tokens, when) pair per key in `buckets`."):
+        t.equal(allow(buckets, "ip:2", 100.0), 0)
+    with t.part(f"a long pause refills to CAPACITY ({capacity}) and no more",
+                hint="Cap the refilled tokens with min(CAPACITY, ...)."):
+        later = 100.0 + 1000 * capacity / rate
+        t.equal(sum(allow(buckets, "ip:1", later) == 0 for _ in range(capacity + 3)), capacity)

@@ -62,3 +62,18 @@ ANSWERS = [
            edit=[('if int(stored.split("$")[1]) < ITERATIONS:', 'if int(stored.split("$")[1]) != ITERATIONS:')],
            passes=True),
 ]
+
+ANSWERS += [
+    Answer("11.4", "the refill is not capped",
+           edit=[("tokens = min(CAPACITY, tokens + (now - then) * PER_SECOND)", "tokens = tokens + (now - then) * PER_SECOND")],
+           says=["min(CAPACITY"]),
+    Answer("11.4", "one bucket for every key",
+           edit=[("    tokens, then = buckets.get(key, (CAPACITY, now))\n", "    key = 'all'\n    tokens, then = buckets.get(key, (CAPACITY, now))\n")],
+           says=["one (tokens, when) pair per key"]),
+    Answer("11.4", "no refill",
+           edit=[("tokens = min(CAPACITY, tokens + (now - then) * PER_SECOND)", "tokens = min(CAPACITY, tokens)")],
+           says=["(now - then) * PER_SECOND"]),
+    Answer("11.4", "refused with a fixed wait of 1",
+           edit=[("    return math.ceil((1 - tokens) / PER_SECOND)\n", "    return 1 if tokens < 1 else 0\n")],
+           passes=True),
+]
