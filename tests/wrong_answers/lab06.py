@@ -181,6 +181,23 @@ ANSWERS = [
     Answer("6.7", "the override opens the real file",
            edit=[("app.dependency_overrides[get_db] = lambda: memory", "app.dependency_overrides[get_db] = fastapi_store.connect")],
            says=["pytest: all passed"]),
+    Answer("6.7", "the override set and cleared by a pytest fixture",
+           edit=[('def test_create_and_read_back(monkeypatch):\n    # BEGIN SOLUTION\n'
+                  '    monkeypatch.setenv("BOOKMARKS_API_KEY", "a-key-for-this-test-only")\n'
+                  '    memory = sqlite3.connect(":memory:", check_same_thread=False)\n'
+                  '    memory.row_factory = sqlite3.Row\n    memory.execute(fastapi_store.SCHEMA)\n'
+                  '    app.dependency_overrides[get_db] = lambda: memory\n    try:\n        client = TestClient(app)\n',
+                  'import pytest\n\n\n@pytest.fixture\ndef client(monkeypatch):\n'
+                  '    monkeypatch.setenv("BOOKMARKS_API_KEY", "a-key-for-this-test-only")\n'
+                  '    memory = sqlite3.connect(":memory:", check_same_thread=False)\n'
+                  '    memory.row_factory = sqlite3.Row\n    memory.execute(fastapi_store.SCHEMA)\n'
+                  '    app.dependency_overrides[get_db] = lambda: memory\n    yield TestClient(app)\n'
+                  '    app.dependency_overrides.clear()\n    memory.close()\n\n\n'
+                  'def test_create_and_read_back(client):\n    # BEGIN SOLUTION\n    if True:\n'),
+                 ('        assert again.status_code == 200 and again.json() == created.json()\n    finally:\n'
+                  '        app.dependency_overrides.clear()\n        memory.close()\n',
+                  '        assert again.status_code == 200 and again.json() == created.json()\n')],
+           passes=True),
     Answer("6.7", "only get_db's override removed, with pop",
            edit=[("app.dependency_overrides.clear()", "app.dependency_overrides.pop(get_db)")],
            passes=True),
