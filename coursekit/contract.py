@@ -20,6 +20,12 @@ A bookmark's url is an absolute http or https URL, checked when it is written, s
 or `data:` URL never reaches a page: autoescaping stops a title from becoming markup, but an
 escaped `javascript:alert(1)` is still a live link in href="...". Every way in (the API, a form,
 the admin) must check the scheme; Django's URLField does, for http, https, ftp and ftps.
+
+A simplification, decided (issue 30): a write whose body comes with Transfer-Encoding: chunked and
+no Content-Length need not be accepted. WSGI lets an app read only CONTENT_LENGTH bytes, so Django
+(and the hand-written WSGI rows) never see such a body; those servers answer 400 (or 411 Length
+Required) in the error shape, and store nothing. No clause sends a valid chunked body; a server
+that accepts one (uvicorn and aiohttp do) passes as well. tests/test_django_chunked.py pins it.
 """
 import html
 import re

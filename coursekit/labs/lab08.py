@@ -342,6 +342,16 @@ def form_and_login(t):
         t.expect(bad.status_code in (200, 422) and "Enter a valid URL" in bad.text,
                  "the form again, saying 'Enter a valid URL.'", str(bad.status_code))
         t.expect("Bad " + title not in session.get(server.url, timeout=REQUEST_SECONDS).text, "nothing saved", "it was saved")
+    with t.part("an ftp:// url is refused by the form, as the API refuses it",
+                hint="Django's URL check lets ftp:// through: add clean_url to the form, raising "
+                     "forms.ValidationError unless is_http_url(url) says yes."):
+        page = session.get(server.url + "new/", timeout=REQUEST_SECONDS)
+        ftp = session.post(server.url + "new/", timeout=REQUEST_SECONDS, allow_redirects=False,
+                           headers={"Referer": server.url + "new/"},
+                           data={"url": "ftp://example.org/file", "title": "Ftp " + title, "tags": "",
+                                 "csrfmiddlewaretoken": csrf_token(page, server, posts_to="new/")})
+        t.expect(ftp.status_code in (200, 422), "the form again, with an error for the url", str(ftp.status_code))
+        t.expect("Ftp " + title not in session.get(server.url, timeout=REQUEST_SECONDS).text, "nothing saved", "it was saved")
     with t.part("a forged cross-site POST (the user's cookies, no CSRF token) is refused with 403",
                 hint="Never put @csrf_exempt on a view that a logged-in browser posts to: another site's "
                      "page could post to it with your user's cookies."):

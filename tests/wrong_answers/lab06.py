@@ -8,6 +8,12 @@ PREVIEW_404 = ('    item = store.get_bookmark(db, bookmark_id)\n    if item is N
 CLOSED = "    db = connect()\n    try:\n        yield db\n    finally:\n        db.close()\n"
 TEST_BODY = ('        created = client.post("/api/bookmarks", json={"url": "https://fastapi.tiangolo.com/", '
              '"title": "FastAPI"},\n')
+# Exercise 6.4's key: HTTPBearer in the solution, or the header read by hand.
+HELPER_CALL = "                require_key(await bearer(request))\n"
+HAND_CALL = '                require_key(request.headers.get("Authorization", ""))\n'
+HELPER_START = ("def require_key(credentials: Credentials):\n    # BEGIN SOLUTION\n"
+                '    presented = credentials.credentials if credentials else ""\n')
+HAND_START = 'def require_key(authorization: Annotated[str, Header()] = ""):\n    # BEGIN SOLUTION\n'
 
 ANSWERS = [
     Answer("6.1", "the response model declares added_from",
@@ -112,9 +118,15 @@ ANSWERS = [
     Answer("6.4", "401 without WWW-Authenticate",
            edit=[(",\n                            headers={\"WWW-Authenticate\": 'Bearer realm=\"bookmarks\"'})", ")")],
            says=["WWW-Authenticate: Bearer"]),
-    Answer("6.4", "the Bearer scheme not checked",
-           edit=[('if scheme.lower() != "bearer" or not expected or', "if not expected or")],
+    Answer("6.4", "the header read by hand, the Bearer scheme not checked",
+           edit=[(HELPER_CALL, HAND_CALL),
+                 (HELPER_START, HAND_START + '    _, _, presented = authorization.partition(" ")\n')],
            says=["Basic"]),
+    Answer("6.4", "the header read by hand with Header(), the scheme checked (/docs cannot send it, the checks pass)",
+           edit=[(HELPER_CALL, HAND_CALL),
+                 (HELPER_START, HAND_START + '    scheme, _, presented = authorization.partition(" ")\n'
+                                             '    if scheme.lower() != "bearer":\n        presented = ""\n')],
+           passes=True),
     Answer("6.4", "secrets.compare_digest (the same function)",
            edit=[("import hmac\n", "import hmac\nimport secrets\n"),
                  ("not hmac.compare_digest(presented.encode()", "not secrets.compare_digest(presented.encode()")],
@@ -169,6 +181,23 @@ ANSWERS = [
     Answer("6.7", "the override opens the real file",
            edit=[("app.dependency_overrides[get_db] = lambda: memory", "app.dependency_overrides[get_db] = fastapi_store.connect")],
            says=["pytest: all passed"]),
+    Answer("6.7", "the override set and cleared by a pytest fixture",
+           edit=[('def test_create_and_read_back(monkeypatch):\n    # BEGIN SOLUTION\n'
+                  '    monkeypatch.setenv("BOOKMARKS_API_KEY", "a-key-for-this-test-only")\n'
+                  '    memory = sqlite3.connect(":memory:", check_same_thread=False)\n'
+                  '    memory.row_factory = sqlite3.Row\n    memory.execute(fastapi_store.SCHEMA)\n'
+                  '    app.dependency_overrides[get_db] = lambda: memory\n    try:\n        client = TestClient(app)\n',
+                  'import pytest\n\n\n@pytest.fixture\ndef client(monkeypatch):\n'
+                  '    monkeypatch.setenv("BOOKMARKS_API_KEY", "a-key-for-this-test-only")\n'
+                  '    memory = sqlite3.connect(":memory:", check_same_thread=False)\n'
+                  '    memory.row_factory = sqlite3.Row\n    memory.execute(fastapi_store.SCHEMA)\n'
+                  '    app.dependency_overrides[get_db] = lambda: memory\n    yield TestClient(app)\n'
+                  '    app.dependency_overrides.clear()\n    memory.close()\n\n\n'
+                  'def test_create_and_read_back(client):\n    # BEGIN SOLUTION\n    if True:\n'),
+                 ('        assert again.status_code == 200 and again.json() == created.json()\n    finally:\n'
+                  '        app.dependency_overrides.clear()\n        memory.close()\n',
+                  '        assert again.status_code == 200 and again.json() == created.json()\n')],
+           passes=True),
     Answer("6.7", "only get_db's override removed, with pop",
            edit=[("app.dependency_overrides.clear()", "app.dependency_overrides.pop(get_db)")],
            passes=True),
