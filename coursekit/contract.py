@@ -670,7 +670,7 @@ def field_values(probe):
     expect_item(made, {"tags": [twice, tag]}, "a bookmark sent with tags [T, U, T]")
     body = listing(probe, {"tag": twice}, "GET /api/bookmarks?tag=T")
     if [i.get("id") for i in body["items"]] != [made["id"]] or body["total"] != 1:
-        raise ClauseFailed(f"the bookmark listed once under its tag, total 1",
+        raise ClauseFailed("the bookmark listed once under its tag, total 1",
                            f"ids {[i.get('id') for i in body['items']]}, total {body['total']}")
 
 

@@ -2,8 +2,12 @@
 file and a random key, one stage of coursekit.contract as one part per clause, and how require_key()
 compares the key. Each lab keeps its framework's own checks in its own module."""
 import ast
+import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -126,3 +130,34 @@ def key_from_env_accepted(t, served: Served, hint: str) -> None:
         response = served.server.post("/api/bookmarks", json={"url": "https://example.org/", "title": "Key"},
                                       headers={"Authorization": f"Bearer {served.key}"})
         t.expect(response.status_code == 201, "201", str(response.status_code))
+
+
+TEST_SECONDS = 60  # one pytest run of a student's test file (5.6, 6.7, 7.8)
+
+
+def student_pytest(t, lab, plugin_source, test_file, ini="[pytest]\n", missing=None, drop=()):
+    """For the test-writing exercises: a function that runs the student's pytest file in a pytest
+    of its own (not the course's settings), with a small plugin that writes what it saw to a
+    report. It returns (exit code, pytest's summary line, the end of its output, the report).
+    The store's environment points at a file that cannot exist, so the test must bring its own."""
+    folder = data_folder()
+    report = folder / f"{lab}-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
+    t.cleanups.append(lambda: report.unlink(missing_ok=True))
+    (folder / f"{lab}_plugin.py").write_text(plugin_source)
+    (folder / f"{lab}-pytest.ini").write_text(ini)
+
+    def run(**extra):
+        env = dict(os.environ, **extra, **{f"{lab.upper()}_REPORT": str(report)},
+                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
+        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")
+        for name in ("COURSEKIT_CHECK_RECORD", *drop):
+            env.pop(name, None)
+        report.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "-p", f"{lab}_plugin", "-c", str(folder / f"{lab}-pytest.ini"),
+                               "--rootdir", str(folder), test_file],
+                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
+        found = json.loads(report.read_text()) if report.exists() else dict(missing or {"collected": 0})
+        return done.returncode, summary, done.stdout[-1500:], found
+    return run

@@ -2,25 +2,20 @@
 against the student's app under gunicorn, plus a few looks at the source (blueprint, template
 inheritance, how the key is compared), and a student's own test, run against their app and against a
 store that keeps nothing."""
-import json
-import os
 import re
-import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 from coursekit.checks import exercise
-from coursekit.contract import ENV_API_KEY, ENV_DB
+from coursekit.contract import ENV_API_KEY
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import data_folder, function_in, source_of
+from coursekit.labs.contract_checks import function_in, source_of
 
 APP = "apps/bookmarks_app.py"
 API = "apps/bookmarks_api.py"
 PAGES = "apps/bookmarks_pages.py"
 TEMPLATES = Path("apps/templates")
 STUDENT_TEST = "apps/test_bookmarks_app.py"
-TEST_SECONDS = 60
+TEST_SECONDS = shared.TEST_SECONDS
 # Loaded into the student's pytest run by check 5.6. With LAB05_BREAK_STORE set, the store answers
 # a create as if it had stored the bookmark, and keeps nothing: a test must read it back to notice.
 PLUGIN_SOURCE = '''"""Written by lab 05's check 5.6."""
@@ -110,25 +105,7 @@ def html_page(t):
 
 @exercise("5.6")
 def test_that_can_fail(t):
-    folder = data_folder()
-    report = folder / f"lab05-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
-    t.cleanups.append(lambda: report.unlink(missing_ok=True))
-    (folder / "lab05_plugin.py").write_text(PLUGIN_SOURCE)
-    (folder / "pytest.ini").write_text("[pytest]\n")  # not the course's own settings
-
-    def run_pytest(**extra):
-        env = dict(os.environ, **extra, LAB05_REPORT=str(report),
-                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
-        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # the test must bring its own
-        env.pop("COURSEKIT_CHECK_RECORD", None)
-        report.unlink(missing_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "-p", "lab05_plugin", "-c", str(folder / "pytest.ini"),
-                               "--rootdir", str(folder), STUDENT_TEST],
-                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
-        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
-        found = json.loads(report.read_text()) if report.exists() else {"collected": 0}
-        return done.returncode, summary, done.stdout[-1500:], found
+    run_pytest = shared.student_pytest(t, "lab05", PLUGIN_SOURCE, STUDENT_TEST)
 
     with t.part(f"{STUDENT_TEST} holds a test, and it passes against your app",
                 hint="Give create_app a DATABASE of the test's own (tmp_path) and an API_KEY, send the key "

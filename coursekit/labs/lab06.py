@@ -2,12 +2,7 @@
 the student's app under uvicorn, plus FastAPI's own strengths: a response model that hides a field, a
 session dependency that closes, a slow call that stalls nobody, and a test with an overridden dependency."""
 import ast
-import json
-import os
 import re
-import secrets
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +10,7 @@ from pathlib import Path
 from coursekit.checks import exercise
 from coursekit.contract import ENV_API_KEY, ENV_DB
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import data_folder, function_in, source_of
+from coursekit.labs.contract_checks import function_in, source_of
 
 APP = "apps/fastapi_bookmarks.py"
 COUNTED = "apps/lab06_counted_app.py"
@@ -24,7 +19,7 @@ HIDDEN = "added_from"
 NOT_KEYS = {"Authorization", ENV_API_KEY, "Bearer", "bookmarks", "realm", "WWW-Authenticate"}
 PREVIEW_SECONDS = 1.0  # fetch_preview, given in the lab, sleeps this long
 PREVIEW_TRIES = 3  # a preview so slow (a busy host) that it proves nothing is asked again
-TEST_SECONDS = 60
+TEST_SECONDS = shared.TEST_SECONDS
 
 # The student's app with every sqlite3 connection counted, served at a path of its own.
 COUNTED_SOURCE = '''"""Written by lab 06's check 6.2: your app, with every sqlite3 connection it opens and closes counted."""
@@ -247,25 +242,7 @@ def preview_beside_health(server, where):
 
 @exercise("6.7")
 def test_with_override(t):
-    folder = data_folder()
-    report = folder / f"lab06-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
-    t.cleanups.append(lambda: report.unlink(missing_ok=True))
-    (folder / "lab06_plugin.py").write_text(PLUGIN_SOURCE)
-    (folder / "pytest.ini").write_text("[pytest]\n")  # not the course's own settings
-
-    def run_pytest(**extra):
-        env = dict(os.environ, **extra, LAB06_REPORT=str(report),
-                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
-        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # only an override can work
-        env.pop("COURSEKIT_CHECK_RECORD", None)
-        report.unlink(missing_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "-p", "lab06_plugin", "-c", str(folder / "pytest.ini"),
-                               "--rootdir", str(folder), STUDENT_TEST],
-                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
-        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
-        found = json.loads(report.read_text()) if report.exists() else {"imported": False, "left": []}
-        return done.returncode, summary, done.stdout[-1500:], found
+    run_pytest = shared.student_pytest(t, "lab06", PLUGIN_SOURCE, STUDENT_TEST, missing={"imported": False, "left": []})
 
     with t.part(f"{STUDENT_TEST} overrides get_db and asserts something",
                 hint="In the test (or a fixture it uses), map get_db in app.dependency_overrides to a function that returns your "

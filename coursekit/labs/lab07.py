@@ -6,13 +6,9 @@ mirrors (the first good answer wins)."""
 import ast
 import asyncio
 import base64
-import json
 import os
 import socket
-import secrets
 import struct
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,7 +19,7 @@ import requests
 from coursekit.checks import CheckFailed, exercise
 from coursekit.contract import ENV_API_KEY, ENV_DB, MAX_BODY
 from coursekit.labs import contract_checks as shared
-from coursekit.labs.contract_checks import data_folder, fresh_env, function_in, source_of
+from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 from coursekit.servers import REQUEST_SECONDS
 
 APP = "apps/bookmarks_aiohttp.py"
@@ -605,7 +601,7 @@ def concurrent_client(t, fetch_pages):
 
 
 STUDENT_TEST = "apps/test_bookmarks_aiohttp.py"
-TEST_SECONDS = 60
+TEST_SECONDS = shared.TEST_SECONDS
 # Loaded into the student's pytest run by check 7.8. With LAB07_BREAK_STORE set, the store answers
 # a create as if it had stored the bookmark, and keeps nothing: a test must read it back to notice.
 PLUGIN_SOURCE = '''"""Written by lab 07's check 7.8."""
@@ -631,26 +627,7 @@ PYTEST_INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope 
 
 @exercise("7.8")
 def test_that_can_fail(t):
-    folder = data_folder()
-    report = folder / f"lab07-pytest-report-{secrets.token_hex(4)}.json"  # another run may share the folder
-    t.cleanups.append(lambda: report.unlink(missing_ok=True))
-    (folder / "lab07_plugin.py").write_text(PLUGIN_SOURCE)
-    (folder / "lab07-pytest.ini").write_text(PYTEST_INI)  # not the course's own settings
-
-    def run_pytest(**extra):
-        env = dict(os.environ, **extra, LAB07_REPORT=str(report),
-                   PYTHONPATH=os.pathsep.join([str(folder), str(Path("apps").resolve())]))
-        env[ENV_DB] = str(folder / "no-such-folder" / "never.sqlite3")  # the test must bring its own
-        env.pop(ENV_API_KEY, None)
-        env.pop("COURSEKIT_CHECK_RECORD", None)
-        report.unlink(missing_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "-p", "lab07_plugin", "-c", str(folder / "lab07-pytest.ini"),
-                               "--rootdir", str(folder), STUDENT_TEST],
-                              capture_output=True, text=True, timeout=TEST_SECONDS, env=env)
-        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
-        found = json.loads(report.read_text()) if report.exists() else {"collected": 0}
-        return done.returncode, summary, done.stdout[-1500:], found
+    run_pytest = shared.student_pytest(t, "lab07", PLUGIN_SOURCE, STUDENT_TEST, ini=PYTEST_INI, drop=(ENV_API_KEY,))
 
     with t.part(f"{STUDENT_TEST} holds a test, and it passes against your app",
                 hint=f"In the fixture, monkeypatch.setenv {ENV_DB} to a file in tmp_path and {ENV_API_KEY} "

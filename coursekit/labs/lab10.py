@@ -5,7 +5,6 @@ on every write and a key per user, stampede protection, and a service that outli
 import re
 import secrets
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -151,8 +150,8 @@ def cache_aside(t):
         t.expect(keys and all(cache.ttl(k) > 0 for k in keys), "keys in Valkey, each expiring",
                  f"{len(keys)} keys, TTLs {[cache.ttl(k) for k in keys][:5]}")
     for write, do in [("POST", lambda: service.add("second")),
-                      ("PATCH", lambda: service.ask("PATCH", f"/api/bookmarks/1", json={"title": "renamed"})),
-                      ("DELETE", lambda: service.ask("DELETE", f"/api/bookmarks/2"))]:
+                      ("PATCH", lambda: service.ask("PATCH", "/api/bookmarks/1", json={"title": "renamed"})),
+                      ("DELETE", lambda: service.ask("DELETE", "/api/bookmarks/2"))]:
         with t.part(f"after a {write}, the next GETs show it (no stale read)",
                     hint=f"After the {write} has changed the database, forget() the keys it changed: the "
                          "list and the item."):
