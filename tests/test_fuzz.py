@@ -16,6 +16,7 @@ a JSON Schema pattern can only approximate. The invalid data is still sent, and 
 """
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,12 @@ def fuzz(document, base_url, key, checks="all", exclude=LEFT_OUT, *extra):
     command = [sys.executable, "-m", "schemathesis.cli", "run", str(document), "--url", base_url.rstrip("/"),
                "--header", f"Authorization: Bearer {key}", "--checks", checks,
                "--max-examples", str(EXAMPLES), "--seed", "1", "--workers", "1", "--no-color",
-               "--request-timeout", "10", *(["--exclude-checks", exclude] if exclude else []), *extra]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS)
+               "--request-timeout", "10", "--generation-database", "none",
+               *(["--exclude-checks", exclude] if exclude else []), *extra]
+    # schemathesis keeps a crash cache in .schemathesis/ under its working folder; run it in a
+    # folder of its own, so the course's top folder stays clean (tests/test_hygiene.py checks that).
+    with tempfile.TemporaryDirectory() as folder:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS, cwd=folder)
     report = run.stdout + run.stderr
     # Only the failures and the summary: the whole report runs to hundreds of lines.
     start = report.find("FAILURES")
