@@ -79,6 +79,15 @@ def check_kind(kind, app, file, attr, args):
     if kind == "gunicorn" and any(a in ("-k", "--worker-class") or a.startswith("--worker-class=")
                                   for a in args):
         return
+    # A factory the server calls itself: gunicorn's "create_app()", uvicorn's --factory. What it
+    # returns is only known once called, in the worker; the server reports a wrong one there.
+    if sort == "factory" and ((kind == "gunicorn" and attr.endswith(")")) or
+                              (kind == "uvicorn" and "--factory" in args)):
+        return
+    if sort == "factory" and kind in ("gunicorn", "uvicorn"):
+        how = f"app='{attr}()'" if kind == "gunicorn" else "args=['--factory']"
+        sys.exit(f"{file}'s {attr} is an app factory: launch it with {how}, so that {kind} calls it "
+                 "and serves the app it returns.")
     if sort != "unknown" and sort not in SERVES[kind]:
         sys.exit(f"{file}'s {attr} is {words}, which kind={kind!r} cannot serve: launch it "
                  f"with {USE.get(sort, 'another kind')}.")
@@ -112,14 +121,31 @@ def serve_aiohttp(app, port, module, attr, args):
     web.run_app(app, host=HOST, port=port)
 
 
+GUNICORN_READY = "Worker ready:"  # servers.KINDS["gunicorn"].ready_log waits for this line
+
+
 def serve_gunicorn(app, port, module, attr, args):
-    from gunicorn.app.wsgiapp import run
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    class Gunicorn(WSGIApplication):
+        """gunicorn's own command line, plus one log line once a worker has loaded the app. Its
+        master says "Listening at:" before any worker has started: a request sent then waits,
+        and on a busy machine it can wait longer than a client's deadline."""
+
+        def load_config(self):
+            super().load_config()
+            their_hook = self.cfg.post_worker_init  # a -c config file may set one: keep it
+
+            def say_ready(worker):
+                their_hook(worker)
+                worker.log.info("%s worker %s has loaded %s", GUNICORN_READY, worker.pid, self.app_uri)
+            self.cfg.set("post_worker_init", say_ready)
 
     # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path for every gunicorn
     # a student starts: the course never uses it, so two servers must not fight over it.
     control = [] if any(a.startswith("--control-socket") for a in args) else ["--no-control-socket"]
     sys.argv = ["gunicorn", f"{module}:{attr}", "--bind", f"{HOST}:{port}", *control, *args]
-    run()
+    Gunicorn("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
 def serve_uvicorn(app, port, module, attr, args):

@@ -53,9 +53,10 @@ class Kind:
 KINDS = {
     "script": Kind(("{file}",), "COURSEKIT_URL_PREFIX in its environment; the script decides"),
     "wsgiref": Kind(RUNNER, "COURSEKIT_URL_PREFIX in its environment", ("wsgiref",)),
-    # gunicorn binds every --bind before it says "Listening at:"; an extra one may still be retrying.
+    # Ready once a worker has loaded the app (coursekit/run.py logs it), not at the master's
+    # "Listening at:": until then a request waits, and an extra --bind may still be retrying.
     "gunicorn": Kind(RUNNER, "COURSEKIT_URL_PREFIX in its environment", ("gunicorn",),
-                     by_module=True, ready_log="Listening at:"),
+                     by_module=True, ready_log="Worker ready:"),
     "uvicorn": Kind(RUNNER, "--root-path PREFIX: FastAPI builds /docs links from it; a raw ASGI "
                     "app strips scope['root_path'] from scope['path'], as the ASGI spec says",
                     ("uvicorn", "fastapi", "starlette"), by_module=True),

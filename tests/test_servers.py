@@ -86,6 +86,60 @@ def test_gunicorn_serves_an_aiohttp_app_with_aiohttps_worker_class(app_file):
     assert server.get("/").text == "aiohttp"
 
 
+def test_gunicorn_is_ready_only_once_a_worker_has_loaded_the_app(tmp_path):
+    """gunicorn's master says "Listening at:" before its workers load the app; launch() returned
+    then, and a check's first request waited out a busy machine's worker start (solution 05's
+    check 5.5 failed so once). The factory here takes 2 s: launch() must wait for it."""
+    app = tmp_path / "slow_factory.py"
+    app.write_text(textwrap.dedent("""\
+        import sys
+        import time
+
+
+        def create_app():
+            time.sleep(2)
+            print("factory done", file=sys.stderr, flush=True)
+
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"ready"]
+            return app
+        """))
+    server = launch(app, "gunicorn", app="create_app()", quiet=True)
+    try:
+        assert "factory done" in server.log_path.read_text(), "launch() returned before the app was loaded"
+        assert server.get("/").text == "ready"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("kind,how,args", [("gunicorn", "create_app()", []),
+                                           ("uvicorn", "create_app", ["--factory"])])
+def test_a_factory_the_server_calls_itself_is_served(tmp_path, kind, how, args):
+    """A zero-argument factory was refused as "an app factory, which kind='gunicorn' cannot serve"
+    even though gunicorn calls create_app() and uvicorn --factory calls create_app itself."""
+    app = tmp_path / "factory_app.py"
+    body = ("def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'made']\n"
+            if kind == "gunicorn" else
+            "async def app(scope, receive, send):\n"
+            "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+            "    await send({'type': 'http.response.body', 'body': b'made'})\n")
+    app.write_text("def create_app():\n" + textwrap.indent(body, "    ") + "    return app\n")
+    server = launch(app, kind, app=how, args=args, quiet=True)
+    try:
+        assert server.get("/").text == "made"
+    finally:
+        server.stop()
+
+
+def test_a_factory_not_marked_as_one_is_refused_with_the_way_to_launch_it(tmp_path):
+    app = tmp_path / "factory_app.py"
+    app.write_text("def create_app():\n    return None\n")
+    with pytest.raises(ServerError, match=r"launch it with app='create_app\(\)'"):
+        launch(app, "gunicorn", app="create_app", quiet=True)
+
+
 def test_gunicorn_workers_die_with_their_master(app_file):
     server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
     workers = children(server.process.pid, 3)
