@@ -196,6 +196,13 @@ def preview_without_stall(t):
                  and isinstance(body.get("preview"), str), '{"id": ..., "preview": "..."}', repr(body)[:200])
         missing = server.get("/api/bookmarks/987654321/preview")
         t.expect(missing.status_code == 404, "404 for an unknown id", f"{missing.status_code}")
+    with t.part("an id too large for SQLite's INTEGER gets 404 from the preview too, not 500",
+                hint="Write the path as the other routes do, /api/bookmarks/{bookmark_id:bookmark_id}/preview: "
+                     "the bookmark_id convertor takes 1 to 18 digits, so a longer id matches no route. A plain "
+                     "int reaches SQLite, which raises OverflowError."):
+        huge = server.get(f"/api/bookmarks/{'9' * 24}/preview")
+        t.expect(huge.status_code == 404, f"404 for GET /api/bookmarks/{'9' * 24}/preview",
+                 f"{huge.status_code}: {huge.text[:120]}")
     with t.part("other requests are not stalled while a preview runs",
                 hint="fetch_preview blocks. Called in an `async def` endpoint it blocks the event loop, and "
                      "every other request waits. Make the endpoint a plain `def` (FastAPI runs it in its "

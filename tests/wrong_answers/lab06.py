@@ -21,8 +21,8 @@ ANSWERS = [
                   "    tags: list[str]\n    added_from: str\n    # END SOLUTION\n\n\nclass Page")],
            says=["added_from in the answer"]),
     Answer("6.1", "GET one without a response model",
-           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark)',
-                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}")')],
+           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark, responses=answers(404))',
+                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", responses=answers(404))')],
            says=["added_from in the answer to GET"]),
     Answer("6.1", "no Location header",
            edit=[('    response.headers["Location"] = str(request.url_for("read", bookmark_id=item["id"]))\n', "")],
@@ -35,9 +35,9 @@ ANSWERS = [
            edit=[('"items": items, "total": total,', '"items": items, "total": len(items),')],
            says=["COUNT"]),
     Answer("6.1", "a return annotation instead of response_model",
-           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark)\n'
+           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", response_model=Bookmark, responses=answers(404))\n'
                   'def read(bookmark_id: int, db: DB):',
-                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}")\n'
+                  '@app.get("/api/bookmarks/{bookmark_id:bookmark_id}", responses=answers(404))\n'
                   'def read(bookmark_id: int, db: DB) -> Bookmark:')],
            passes=True),
     # 6.2 a session that is always closed
@@ -160,6 +160,9 @@ ANSWERS = [
     Answer("6.6", "no 404 for an unknown id",
            edit=[(PREVIEW_404, '    item = store.get_bookmark(db, bookmark_id)\n    return {"id": bookmark_id,')],
            says=["404 for an unknown id"]),
+    Answer("6.6", "a plain {bookmark_id} in the path: a huge id reaches SQLite",
+           edit=[('@app.get("/api/bookmarks/{bookmark_id:bookmark_id}/preview"', '@app.get("/api/bookmarks/{bookmark_id}/preview"')],
+           says=["404 for GET /api/bookmarks/999999999999999999999999/preview"]),
     Answer("6.6", "only the text, not the object",
            edit=[('return {"id": bookmark_id, "preview": fetch_preview(item["url"])}', 'return fetch_preview(item["url"])')],
            says=['{"id": ..., "preview": "..."}']),
