@@ -4,7 +4,7 @@ Location, get one, a paginated list, and the JSON errors for a malformed body an
 import ast
 
 from coursekit.checks import CheckFailed, exercise
-from coursekit.contract import Probe, Report, clauses, run_clause
+from coursekit.contract import Clause, Probe, Report, clauses, expect_error, run_clause
 from coursekit.labs.contract_checks import fresh_env, function_in, source_of
 from coursekit.servers import launch
 
@@ -12,9 +12,24 @@ CORE = ["routes.health", "routes.create", "routes.location", "routes.get", "rout
         "errors.malformed_json", "errors.missing_field"]
 
 
+def get_not_found(probe):
+    """The GET half of the contract's errors.not_found (the core has no PATCH or DELETE)."""
+    for missing in ("/api/bookmarks/987654321", "/api/bookmarks/" + "9" * 20, "/api/bookmarks/abc"):
+        expect_error(probe.request("GET", missing, key=None), 404, f"GET {missing}")
+    expect_error(probe.request("GET", "/no/such/page", key=None), 404, "GET /no/such/page")
+
+
+GET_NOT_FOUND = Clause(
+    "errors.get_not_found", "errors",
+    "GET of an unknown id, of an id too large for SQLite's INTEGER or not a number, and of an unknown "
+    "path answers 404 with the error shape",
+    "Answer 404 when the store finds nothing; route only ids made of digits; turn the framework's own "
+    "404 page into the JSON error (its error handler, or a default handler).", get_not_found)
+
+
 def core_clauses():
-    """The contract's clauses named in CORE, in contract order."""
-    return [c for c in clauses() if c.id in CORE]
+    """The contract's clauses named in CORE, in contract order, then GET_NOT_FOUND."""
+    return [c for c in clauses() if c.id in CORE] + [GET_NOT_FOUND]
 
 
 def run_core(server, api_key="unused-by-the-core") -> Report:

@@ -75,6 +75,7 @@ STARLETTE_PORT = '''"""The bookmarks core in Starlette (ASGI), the store called 
 import asyncio
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -111,12 +112,16 @@ async def one(request):
     return JSONResponse(item)
 
 
+async def http_error(request, exc):
+    return JSONResponse(store.error(exc.status_code, exc.detail), status_code=exc.status_code)
+
+
 app = Starlette(routes=[
     Route("/health", health),
     Route("/api/bookmarks", create, methods=["POST"]),
     Route("/api/bookmarks", listing, methods=["GET"]),
     Route("/api/bookmarks/{item_id:int}", one),
-])
+], exception_handlers={HTTPException: http_error})
 '''
 PARSE_HINT = "Parse the body yourself"
 ASYNC_HINT = "await asyncio.to_thread(store.add, bookmark)"
@@ -152,6 +157,13 @@ ANSWERS = [
     Answer("9.2", "the created bookmark answered with 200, not 201",
            edit=[("        self.answer(201, item)", "        self.answer(200, item)")],
            says=["Return the stored item"]),
+    Answer("9.2", "an unknown id answered with the error body but status 200 (write, not answer)",
+           edit=[('            return self.answer(404, store.error(404, "no such bookmark"))',
+                  '            return self.write(store.error(404, "no such bookmark"))')],
+           says=["Answer 404 when the store finds nothing"]),
+    Answer("9.2", "no default handler: Tornado's own 404 page, in HTML, for a path no route matches",
+           edit=[("    ], default_handler_class=NotFound)", "    ])")],
+           says=["turn the framework's own 404 page into the JSON error"]),
     Answer("9.2", "a valid variation: the port written in Starlette, served by uvicorn",
            edit=[(TORNADO_PORT, STARLETTE_PORT)], passes=True),
     Answer("9.3", "a valid variation: run_in_executor on the default thread pool instead of to_thread",
