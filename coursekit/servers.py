@@ -170,6 +170,7 @@ class Server:
     def stop(self, timeout: float = 5) -> None:
         """Stop every process of the server (SIGTERM, then SIGKILL after `timeout` s) and wait until
         they are gone; only then is it forgotten, so an interrupted stop() leaves nothing unguarded."""
+        began = _clock()
         left = stop_servers([(self.process.pid, self.token)], grace=timeout)
         if left:
             self.process.poll()
@@ -178,7 +179,7 @@ class Server:
                               "kernel of the OS?). The watchdog will keep trying when this kernel exits.")
         _reap(self.process)
         _forget(self)
-        holder = _foreign_holder(self.port)
+        holder = _foreign_holder(self.port, began)
         if holder:
             raise ServerError(f"{self.name} has stopped, but port {self.port} still answers: {holder} "
                               "listens on it. That process is not part of this server; stop it yourself.")
@@ -279,18 +280,44 @@ def _reap(process, seconds=5):
 PORT_RELEASE_SECONDS = 10  # a margin: the port closes as the last process holding it exits
 
 
-def _foreign_holder(port):
-    """Who still listens on the port of a server whose processes have all exited ('' once none does).
-    A holder that has a pid is someone else's, said at once; one that cannot be named gets a few
-    seconds first, as the OS may take a moment to close what an exiting process held."""
+def _foreign_holder(port, began):
+    """Who still listens on the port of a server whose processes have all exited, and was there
+    before the stop `began` (a _clock() reading): a process that left the server's tree, say.
+    '' once none does.
+
+    A process that started after that was given the freed port: another server, or on a shared
+    hub another student's. On Linux, one this account cannot see is another user's. Neither is
+    this server's, so neither is an error. Elsewhere an unnamed holder gets a few seconds first,
+    as the OS may take a moment to close what an exiting process held."""
     deadline = time.monotonic() + PORT_RELEASE_SECONDS
     pause = 0.005
     while True:
         holder = who_listens(port)
-        if not holder or holder.startswith("pid ") or time.monotonic() >= deadline:
-            return holder
+        if holder.startswith("pid "):
+            return holder if _started_before(int(holder.split()[1]), began) else ""
+        if not holder or sys.platform.startswith("linux") or time.monotonic() >= deadline:
+            return holder if not sys.platform.startswith("linux") else ""
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
+
+
+def _clock():
+    """Now, on the clock _started_before compares with: seconds since boot on Linux (/proc/uptime,
+    to 10 ms), as psutil reckons a start time there from the boot time in whole seconds."""
+    if sys.platform.startswith("linux"):
+        return float(Path("/proc/uptime").read_text().split()[0])
+    return time.time()
+
+
+def _started_before(pid, moment):
+    """Whether the process was started before `moment` (a _clock() reading)."""
+    try:
+        start = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return False  # gone already
+    if sys.platform.startswith("linux"):  # both in clock ticks (10 ms) since boot: compare them as such
+        return round(start - psutil.boot_time(), 2) < round(moment, 2)
+    return start < moment
 
 
 def _stop_at_exit():

@@ -465,3 +465,17 @@ def test_stop_waits_for_a_child_that_keeps_the_port_after_its_leader_exits(tmp_p
     server.wait_for_log("child ready", timeout=30)
     server.stop()  # the leader dies at once; its child holds the port two seconds more
     assert not port_is_listening(server.port)
+
+
+def test_a_port_taken_by_a_new_process_after_the_stop_is_not_the_servers(app_file):
+    """On a shared hub another student's launch may be given the port a stopped server just freed;
+    stop() said "port N still answers ... stop it yourself" about that stranger's server. A holder
+    that was there before the stop began (a process that left the tree) is still named."""
+    began = servers._clock()
+    stranger = launch(app_file("hello_wsgi.py"), "wsgiref", name="stranger", quiet=True)
+    try:
+        assert servers._foreign_holder(stranger.port, began) == ""
+        later = servers._clock()
+        assert f"pid {stranger.process.pid}" in servers._foreign_holder(stranger.port, later)
+    finally:
+        stranger.stop()
