@@ -66,10 +66,16 @@ def warmed(server):
     return server
 
 
+# Threads, so that requests really run at the same time, as on any production server: with one
+# sync worker they queue, and a PATCH that reads the row and writes all of it back never loses a
+# change here (storage.concurrent holds SQLite's write lock to make the overlap happen every time).
+THREADS = ("--worker-class", "gthread", "--threads", "4")
+
+
 def serve(t, env=None):
-    """The student's project under gunicorn (its gunicorn.conf.py migrates on start)."""
+    """The student's project under gunicorn with 4 threads (its gunicorn.conf.py migrates on start)."""
     return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env,
-                        ready=warmed)
+                        ready=warmed, args=THREADS)
 
 
 def contract_stages(t, stages, served=None):

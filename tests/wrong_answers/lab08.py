@@ -45,6 +45,17 @@ ANSWERS = [
     Answer("8.2", "delete answers 200 with a body",
            edit=[("        return HttpResponse(status=204)\n", '        return JsonResponse({"deleted": pk})\n')],
            says=["Answer 204 with an empty body"]),
+    Answer("8.2", "read-modify-write PATCH: the whole row written back",
+           edit=[("""    if bookmark.pk is None:
+        bookmark.save()
+    else:
+        # Write only the fields sent (UPDATE ... SET title = ...), never the whole row as find() read
+        # it: a PATCH of another field at the same moment keeps its change. 0 rows: a DELETE came first.
+        row = Bookmark.objects.filter(pk=bookmark.pk)
+        if not (row.update(**changes) if changes else row.exists()):
+            raise Problem(404, f"there is no bookmark {bookmark.pk}")
+""", "    bookmark.save()\n")],
+           says=["changes lost in", "Change only the fields sent"]),
     Answer("8.2", "the tag filter in SQL with a parameter",
            edit=[('found = found.filter(tags__name=request.GET["tag"])',
                   'found = found.filter(id__in=RawSQL(\n'
