@@ -27,15 +27,29 @@ USER, PASSWORD = "teacher", "a long passphrase for the checks"
 SQL_CALLS = {"raw", "execute", "executemany", "extra", "RawSQL"}
 
 
-def run_python(code, env, seconds=MANAGE_SECONDS):
-    """Run `code` in a fresh interpreter inside the project, with Django set up; return its stdout."""
+def site_env(t):
+    """fresh_env() and what the site needs to start: a secret key, and plain HTTP (the checks talk
+    to 127.0.0.1, where a Secure cookie would never be sent back)."""
+    return fresh_env(t, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_PLAIN_HTTP="1")
+
+
+def python_in_site(code, env, seconds=MANAGE_SECONDS):
+    """Run `code` in a fresh interpreter inside the project, with Django set up; the finished process."""
     setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings'); django.setup()\n"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BOOKMARKS_"))}
-    done = subprocess.run([sys.executable, "-c", setup + code], cwd=SITE, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", setup + code], cwd=SITE, capture_output=True, text=True,
                           env={**full_env, **env}, timeout=seconds)
+
+
+def last_line(done):
+    return (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+
+
+def run_python(code, env, seconds=MANAGE_SECONDS):
+    """Run `code` in a fresh interpreter inside the project, with Django set up; return its stdout."""
+    done = python_in_site(code, env, seconds)
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise CheckFailed("Django to start with your project", last)
+        raise CheckFailed("Django to start with your project", last_line(done))
     return done.stdout
 
 
@@ -74,7 +88,7 @@ THREADS = ("--worker-class", "gthread", "--threads", "4")
 
 def serve(t, env=None):
     """The student's project under gunicorn with 4 threads (its gunicorn.conf.py migrates on start)."""
-    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env,
+    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env or site_env(t),
                         ready=warmed, args=THREADS)
 
 
@@ -158,13 +172,12 @@ print(json.dumps({"debug": settings.DEBUG is True, "key": settings.SECRET_KEY, "
 
 @exercise("8.1")
 def project(t):
-    env = fresh_env(t)
-    given_key = "from-the-environment-" + secrets.token_hex(20)
+    env = site_env(t)
+    given_key = env["DJANGO_SECRET_KEY"]
     with t.part("Django starts with your settings and models", seconds=MANAGE_SECONDS,
                 hint="Run the settings.py and models.py cells again; the error above says what is wrong."):
         plain = json.loads(run_python(SETTINGS_PROBE, env))
-        again = json.loads(run_python(SETTINGS_PROBE, env))
-        turned_on = json.loads(run_python(SETTINGS_PROBE, dict(env, DJANGO_DEBUG="1", DJANGO_SECRET_KEY=given_key)))
+        turned_on = json.loads(run_python(SETTINGS_PROBE, dict(env, DJANGO_DEBUG="1")))
     if not t.results[-1][1]:
         return
     with t.part("DEBUG is off unless DJANGO_DEBUG=1 is in the environment",
@@ -172,12 +185,26 @@ def project(t):
                      "tracebacks and settings to anyone who finds the server."):
         t.expect(not plain["debug"] and turned_on["debug"], "DEBUG False without DJANGO_DEBUG, True with DJANGO_DEBUG=1",
                  f"DEBUG {plain['debug']} without it, {turned_on['debug']} with it")
-    with t.part("SECRET_KEY comes from DJANGO_SECRET_KEY, and no key is written in settings.py",
-                hint="secret_key() returns os.environ.get('DJANGO_SECRET_KEY') or get_random_secret_key(): "
-                     "a key in the code is in git and in every copy, and signs everyone's sessions."):
-        t.expect(turned_on["key"] == given_key, "the key from DJANGO_SECRET_KEY", "another key")
-        t.expect(plain["key"] != again["key"], "no fixed key in the code (a fresh random one when unset)",
-                 "the same key on every start: it is written in settings.py")
+    with t.part("SECRET_KEY comes from DJANGO_SECRET_KEY, and without it Django refuses to start, saying so",
+                seconds=MANAGE_SECONDS,
+                hint="secret_key() raises ImproperlyConfigured('Set DJANGO_SECRET_KEY ...') when the variable is "
+                     "unset or only spaces: a key in the code is in git and in every copy, and a random key per "
+                     "start logs everyone out at each restart and on every other server."):
+        t.expect(plain["key"] == given_key, "the key from DJANGO_SECRET_KEY", "another key")
+        unset = python_in_site(SETTINGS_PROBE, {k: v for k, v in env.items() if k != "DJANGO_SECRET_KEY"})
+        t.expect(unset.returncode != 0, "no start without DJANGO_SECRET_KEY",
+                 "it started, with a key that came from somewhere else")
+        t.expect("DJANGO_SECRET_KEY" in last_line(unset), "an error that names DJANGO_SECRET_KEY", last_line(unset))
+        blank = python_in_site(SETTINGS_PROBE, dict(env, DJANGO_SECRET_KEY="  "))
+        t.expect(blank.returncode != 0, "no start with DJANGO_SECRET_KEY set to spaces", "it started")
+    with t.part("manage.py check --deploy finds nothing to warn about in production's environment",
+                seconds=MANAGE_SECONDS,
+                hint="Production is your settings without DJANGO_DEBUG and DJANGO_PLAIN_HTTP: read the warning "
+                     "above, and fix the setting it names (keep the given HTTPS settings)."):
+        production = {k: v for k, v in env.items() if k != "DJANGO_PLAIN_HTTP"}
+        code, said = manage(["check", "--deploy", "--fail-level", "WARNING"], production)
+        warned = re.findall(r"\(security\.\w+\)[^\n]*", said) or said.splitlines()[-1:]
+        t.expect(code == 0, "no issues", warned[0][:200] if warned else f"exit code {code}")
     with t.part("models.py has Bookmark (url, title, owner, created) and Tag (bookmark, name)",
                 hint="Follow the field list in the exercise; Tag's foreign key needs related_name='tags'."):
         fields = plain["fields"]
@@ -253,7 +280,7 @@ def html_page(t):
         index = source_of(APP / "templates" / "bookmarks" / "index.html")
         t.expect(not re.search(r"\|\s*safe|autoescape\s+off|mark_safe", index), "autoescaped output",
                  "autoescaping turned off for some value")
-    env = fresh_env(t)
+    env = site_env(t)
     if migrated(t, env):
         with t.part("the page's number of queries does not grow with the number of bookmarks (no N+1)",
                     seconds=MANAGE_SECONDS,
@@ -268,7 +295,7 @@ def html_page(t):
 
 @exercise("8.6")
 def admin_site(t):
-    env = fresh_env(t)
+    env = site_env(t)
     if not with_user(t, env):
         return
     server, key = serve(t, env)[:2]
@@ -310,7 +337,7 @@ def admin_site(t):
 
 @exercise("8.7")
 def form_and_login(t):
-    env = fresh_env(t)
+    env = site_env(t)
     if not with_user(t, env):
         return
     server = serve(t, env)[0]
