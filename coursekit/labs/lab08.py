@@ -404,3 +404,148 @@ def form_and_login(t):
         t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
                  f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")
 
+
+
+STUDENT_TEST = "apps/bookmarks_site/test_bookmarks_django.py"
+# Loaded into the student's pytest run by check 8.8. With LAB08_BREAK set, once a test is running (its
+# fixtures have set Django up), the site is broken on purpose: "patch" answers a PATCH with the changed
+# bookmark but stores nothing; "tag" lists every bookmark whatever ?tag= says.
+PLUGIN_SOURCE = '''"""Written by lab 08's check 8.8."""
+import json
+import os
+
+import pytest
+
+
+def break_the_site(which):
+    from django.apps import apps
+
+    if not apps.ready:  # the test never set Django up: nothing of the site to break
+        return
+    import bookmarks.api as api
+
+    if which == "patch" and not getattr(api.BookmarkDetail, "broken", False):
+        def patch(self, request, pk):
+            bookmark = api.find(pk)
+            fields = api.validate(api.json_body(request), partial=True)
+            for name in ("url", "title"):
+                if name in fields:
+                    setattr(bookmark, name, fields[name])
+            return api.JsonResponse(bookmark.as_json())  # answered, never stored
+        api.BookmarkDetail.patch, api.BookmarkDetail.broken = patch, True
+    if which == "tag" and not getattr(api.BookmarkList, "broken", False):
+        listed = api.BookmarkList.get
+
+        def get(self, request):
+            request.GET = request.GET.copy()
+            request.GET.pop("tag", None)  # the filter is ignored
+            return listed(self, request)
+        api.BookmarkList.get, api.BookmarkList.broken = get, True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if os.environ.get("LAB08_BREAK"):
+        break_the_site(os.environ["LAB08_BREAK"])
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["LAB08_REPORT"], "w") as f:
+        json.dump({"collected": session.testscollected}, f)
+'''
+
+
+@exercise("8.8")
+def tests_that_can_fail(t):
+    run_pytest = shared.student_pytest(t, "lab08", PLUGIN_SOURCE, STUDENT_TEST,
+                                       drop=(ENV_API_KEY, "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE"))
+    with t.part(f"{STUDENT_TEST} holds tests, and they pass against your site",
+                hint="In the fixture, set BOOKMARKS_DB (in a temporary folder), BOOKMARKS_API_KEY and "
+                     "DJANGO_SECRET_KEY before django.setup(), migrate, and send the key with "
+                     "headers={'Authorization': 'Bearer KEY'}; pytest's output is below the summary.",
+                seconds=shared.TEST_SECONDS + 5):
+        source_of(STUDENT_TEST)  # a clear message when the file is missing
+        code, summary, output, found = run_pytest()
+        t.expect(found["collected"] > 1, "at least two test_... functions", f"{found['collected']} collected")
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your tests fail against a site whose PATCH answers 200 but keeps nothing",
+                hint="After the PATCH, read the bookmark back (GET /api/bookmarks/ID) and assert the new "
+                     "value: a test that looks only at the PATCH's own answer cannot see a lost write.",
+                seconds=shared.TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB08_BREAK="patch")
+        t.expect(code != 0, "pytest to report a failure with the broken PATCH", f"pytest: {summary}")
+    with t.part("your tests fail against a site whose list ignores ?tag=",
+                hint="Create a bookmark with the tag and one without, ask for ?tag=..., and assert exactly "
+                     "which ids come back: checking only that the tagged one is there cannot see a filter "
+                     "that lets everything through.",
+                seconds=shared.TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB08_BREAK="tag")
+        t.expect(code != 0, "pytest to report a failure with the broken filter", f"pytest: {summary}")
+
+
+IMPORTED = """
+import json
+from bookmarks.models import Bookmark
+print(json.dumps([b.as_json() for b in Bookmark.objects.prefetch_related("tags")]))
+"""
+GOOD_ITEMS = [{"url": "https://docs.djangoproject.com/", "title": "Django docs", "tags": ["django", "docs"]},
+              {"url": "https://www.python.org/", "title": "Python"},
+              {"url": "https://peps.python.org/pep-3333/", "title": "PEP 3333", "tags": ["wsgi"]}]
+
+
+def imported(env):
+    return [{k: v for k, v in b.items() if k != "id"} for b in json.loads(run_python(IMPORTED, env))]
+
+
+def refused_plainly(t, code, said, what):
+    """A failed command's output: a non-zero exit and one CommandError line, never a traceback."""
+    t.expect(code != 0, f"a non-zero exit code for {what}", "exit code 0")
+    t.expect("Traceback" not in said and said.splitlines()[-1:] and said.splitlines()[-1].startswith("CommandError"),
+             f"one line 'CommandError: ...' for {what}, no traceback",
+             said.splitlines()[-1][:200] if said else "(nothing printed)")
+
+
+@exercise("8.9")
+def import_command(t):
+    env = site_env(t)
+    if not migrated(t, env):
+        return
+    folder = shared.data_folder()
+    files = {name: folder / f"lab08-import-{secrets.token_hex(4)}-{name}" for name in ("good.json", "bad.json", "broken.json")}
+    t.cleanups.append(lambda: [path.unlink(missing_ok=True) for path in files.values()])
+    files["good.json"].write_text(json.dumps(GOOD_ITEMS))
+    files["bad.json"].write_text(json.dumps([{"url": "https://example.org/", "title": "Fine"},
+                                            {"url": "https://example.org/two", "title": "Also fine"},
+                                            {"url": "ftp://example.org/file", "title": "Not http"}]))
+    files["broken.json"].write_text('[{"url": "https://example.org/", "title": ')
+    wanted = [dict(item, tags=item.get("tags", [])) for item in GOOD_ITEMS]
+    with t.part("manage.py import_bookmarks FILE adds every bookmark of a valid file, with its tags",
+                seconds=MANAGE_SECONDS,
+                hint="Write the command in bookmarks/management/commands/import_bookmarks.py: a class Command"
+                     "(BaseCommand) whose handle() reads the file with json.load, checks each item with the API's "
+                     "validate() and stores it with its save()."):
+        code, said = manage(["import_bookmarks", str(files["good.json"])], env)
+        t.expect(code == 0, "exit code 0", said.splitlines()[-1][:200] if said else f"exit code {code}")
+        got = imported(env)
+        t.expect(got == wanted, f"the {len(wanted)} bookmarks of the file", repr(got)[:200])
+    with t.part("a file with an invalid bookmark: a plain error naming it, and none of the file stored",
+                seconds=MANAGE_SECONDS,
+                hint="Raise CommandError('bookmark 3: ...') for a Problem (Django prints it on one line and exits "
+                     "with 1), and put transaction.atomic() around the whole import, so that the error undoes the "
+                     "bookmarks stored before it: all or nothing."):
+        code, said = manage(["import_bookmarks", str(files["bad.json"])], env)
+        refused_plainly(t, code, said, "the invalid bookmark")
+        t.expect("3" in said.splitlines()[-1] and "url" in said.splitlines()[-1],
+                 "a message that names bookmark 3 and its url", said.splitlines()[-1][:200])
+        got = imported(env)
+        t.expect(got == wanted, "nothing of that file stored (all or nothing)",
+                 f"{len(got) - len(wanted)} of its bookmarks stored")
+    with t.part("a missing file, and a file that is not JSON: a plain error each",
+                seconds=MANAGE_SECONDS,
+                hint="Catch OSError (the file cannot be read) and ValueError (json.load's JSONDecodeError), "
+                     "and raise CommandError with a message of your own."):
+        code, said = manage(["import_bookmarks", str(folder / "no-such-file.json")], env)
+        refused_plainly(t, code, said, "a missing file")
+        code, said = manage(["import_bookmarks", str(files["broken.json"])], env)
+        refused_plainly(t, code, said, "a file that is not JSON")

@@ -64,8 +64,8 @@ ANSWERS = [
            edit=[('found = found.filter(tags__name=request.GET["tag"])',
                   "found = found.filter(id__in=RawSQL(\n"
                   "                f\"SELECT bookmark_id FROM bookmarks_tag WHERE name = '{request.GET['tag']}'\", []))"),
-                 ("from django.db import transaction\n",
-                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\n")],
+                 ("from django.db import transaction\nfrom django.http import",
+                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\nfrom django.http import")],
            says=["parameterised"]),
     Answer("8.2", "delete answers 200 with a body",
            edit=[("        return HttpResponse(status=204)\n", '        return JsonResponse({"deleted": pk})\n')],
@@ -85,8 +85,8 @@ ANSWERS = [
            edit=[('found = found.filter(tags__name=request.GET["tag"])',
                   'found = found.filter(id__in=RawSQL(\n'
                   '                "SELECT bookmark_id FROM bookmarks_tag WHERE name = %s", [request.GET["tag"]]))'),
-                 ("from django.db import transaction\n",
-                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\n")],
+                 ("from django.db import transaction\nfrom django.http import",
+                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\nfrom django.http import")],
            passes=True),
     # 8.3 errors
     Answer("8.3", "malformed JSON not caught",
@@ -207,5 +207,84 @@ ANSWERS = [
     Answer("8.7", "tags split with filter()",
            edit=[('return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]',
                   'return list(filter(None, (t.strip() for t in self.cleaned_data["tags"].split(","))))')],
+           passes=True),
+    # 8.8 tests that can fail
+    Answer("8.8", "the PATCH test looks only at the PATCH's own answer",
+           edit=[("""    assert patched.status_code == 200
+    read = client.get(f"/api/bookmarks/{item}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Django docs"
+""", """    assert patched.status_code == 200
+    assert patched.json()["title"] == "Django docs"
+""")],
+           says=["a test that looks only at the PATCH's own answer cannot see a lost write"]),
+    Answer("8.8", "the tag test checks only that the tagged bookmark is listed",
+           edit=[('    assert [b["id"] for b in listed.json()["items"]] == [tagged]\n',
+                  '    assert tagged in [b["id"] for b in listed.json()["items"]]\n')],
+           says=["assert exactly which ids come back"]),
+    Answer("8.8", "tests that never run the site",
+           edit=[("""    item = create(client, "Django", ["web"])
+    patched = client.patch(""", """    assert client is not None
+    return
+    item = create(client, "Django", ["web"])
+    patched = client.patch("""),
+                 ("""    tagged = create(client, "Tagged", ["only-here"])
+""", """    return
+    tagged = create(client, "Tagged", ["only-here"])
+""")],
+           says=["your tests fail against a site whose PATCH answers 200 but keeps nothing"]),
+    Answer("8.8", "the PATCH read back through the list",
+           edit=[("""    read = client.get(f"/api/bookmarks/{item}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Django docs"
+""", """    listed = client.get("/api/bookmarks", {"limit": 100}).json()["items"]
+    assert [b["title"] for b in listed if b["id"] == item] == ["Django docs"]
+""")],
+           passes=True),
+    # 8.9 a command of your own
+    Answer("8.9", "the import without a transaction: half a file stored",
+           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
+            for number, item in enumerate(items, start=1):
+                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """        for number, item in enumerate(items, start=1):
+            try:
+                save(Bookmark(), validate(item))
+            except Problem as problem:
+                raise CommandError(f"bookmark {number}: {problem.message}") from None
+""")],
+           says=["nothing of that file stored", "all or nothing"]),
+    Answer("8.9", "an invalid bookmark ends in a traceback",
+           edit=[("""                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """                save(Bookmark(), validate(item))
+""")],
+           says=["Raise CommandError('bookmark 3: ...')"]),
+    Answer("8.9", "a missing file ends in a traceback",
+           edit=[("""        except OSError as exc:
+            raise CommandError(f"cannot read {options['file']}: {exc.strerror}") from None
+""", "")],
+           says=["Catch OSError"]),
+    Answer("8.9", "every item validated before any is stored",
+           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
+            for number, item in enumerate(items, start=1):
+                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """        checked = []
+        for number, item in enumerate(items, start=1):
+            try:
+                checked.append(validate(item))
+            except Problem as problem:
+                raise CommandError(f"bookmark {number}: {problem.message}") from None
+        with transaction.atomic():
+            for fields in checked:
+                save(Bookmark(), fields)
+""")],
            passes=True),
 ]
