@@ -75,11 +75,14 @@ def fresh_env(t=None, **extra) -> dict:
 
 
 def serve(t, path, how: str, app=None, env=None, restart_seconds: float = 30,
-          ready: Callable[[Server], Server] = lambda server: server) -> Served:
+          ready: Callable[[Server], Server] = lambda server: server, args=()) -> Served:
     """The student's app, launched `how` (gunicorn, uvicorn, aiohttp) on `env` (default: fresh_env()),
-    with a restart() on the same database and key; `ready` runs on each new server before use."""
+    with a restart() on the same database and key; `ready` runs on each new server before use.
+    `args` go to the server's command line (gunicorn's --threads, say)."""
     env = env or fresh_env(t)
     options = {"app": app} if app else {}
+    if args:
+        options["args"] = list(args)
     server = ready(t.launch(path, how, env=env, **options))
 
     def restart():

@@ -27,15 +27,29 @@ USER, PASSWORD = "teacher", "a long passphrase for the checks"
 SQL_CALLS = {"raw", "execute", "executemany", "extra", "RawSQL"}
 
 
-def run_python(code, env, seconds=MANAGE_SECONDS):
-    """Run `code` in a fresh interpreter inside the project, with Django set up; return its stdout."""
+def site_env(t):
+    """fresh_env() and what the site needs to start: a secret key, and plain HTTP (the checks talk
+    to 127.0.0.1, where a Secure cookie would never be sent back)."""
+    return fresh_env(t, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_PLAIN_HTTP="1")
+
+
+def python_in_site(code, env, seconds=MANAGE_SECONDS):
+    """Run `code` in a fresh interpreter inside the project, with Django set up; the finished process."""
     setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings'); django.setup()\n"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BOOKMARKS_"))}
-    done = subprocess.run([sys.executable, "-c", setup + code], cwd=SITE, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", setup + code], cwd=SITE, capture_output=True, text=True,
                           env={**full_env, **env}, timeout=seconds)
+
+
+def last_line(done):
+    return (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+
+
+def run_python(code, env, seconds=MANAGE_SECONDS):
+    """Run `code` in a fresh interpreter inside the project, with Django set up; return its stdout."""
+    done = python_in_site(code, env, seconds)
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise CheckFailed("Django to start with your project", last)
+        raise CheckFailed("Django to start with your project", last_line(done))
     return done.stdout
 
 
@@ -66,10 +80,16 @@ def warmed(server):
     return server
 
 
+# Threads, so that requests really run at the same time, as on any production server: with one
+# sync worker they queue, and a PATCH that reads the row and writes all of it back never loses a
+# change here (storage.concurrent holds SQLite's write lock to make the overlap happen every time).
+THREADS = ("--worker-class", "gthread", "--threads", "4")
+
+
 def serve(t, env=None):
-    """The student's project under gunicorn (its gunicorn.conf.py migrates on start)."""
-    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env,
-                        ready=warmed)
+    """The student's project under gunicorn with 4 threads (its gunicorn.conf.py migrates on start)."""
+    return shared.serve(t, SITE / "wsgi.py", "gunicorn", app="application", env=env or site_env(t),
+                        ready=warmed, args=THREADS)
 
 
 def contract_stages(t, stages, served=None):
@@ -152,13 +172,12 @@ print(json.dumps({"debug": settings.DEBUG is True, "key": settings.SECRET_KEY, "
 
 @exercise("8.1")
 def project(t):
-    env = fresh_env(t)
-    given_key = "from-the-environment-" + secrets.token_hex(20)
+    env = site_env(t)
+    given_key = env["DJANGO_SECRET_KEY"]
     with t.part("Django starts with your settings and models", seconds=MANAGE_SECONDS,
                 hint="Run the settings.py and models.py cells again; the error above says what is wrong."):
         plain = json.loads(run_python(SETTINGS_PROBE, env))
-        again = json.loads(run_python(SETTINGS_PROBE, env))
-        turned_on = json.loads(run_python(SETTINGS_PROBE, dict(env, DJANGO_DEBUG="1", DJANGO_SECRET_KEY=given_key)))
+        turned_on = json.loads(run_python(SETTINGS_PROBE, dict(env, DJANGO_DEBUG="1")))
     if not t.results[-1][1]:
         return
     with t.part("DEBUG is off unless DJANGO_DEBUG=1 is in the environment",
@@ -166,12 +185,26 @@ def project(t):
                      "tracebacks and settings to anyone who finds the server."):
         t.expect(not plain["debug"] and turned_on["debug"], "DEBUG False without DJANGO_DEBUG, True with DJANGO_DEBUG=1",
                  f"DEBUG {plain['debug']} without it, {turned_on['debug']} with it")
-    with t.part("SECRET_KEY comes from DJANGO_SECRET_KEY, and no key is written in settings.py",
-                hint="secret_key() returns os.environ.get('DJANGO_SECRET_KEY') or get_random_secret_key(): "
-                     "a key in the code is in git and in every copy, and signs everyone's sessions."):
-        t.expect(turned_on["key"] == given_key, "the key from DJANGO_SECRET_KEY", "another key")
-        t.expect(plain["key"] != again["key"], "no fixed key in the code (a fresh random one when unset)",
-                 "the same key on every start: it is written in settings.py")
+    with t.part("SECRET_KEY comes from DJANGO_SECRET_KEY, and without it Django refuses to start, saying so",
+                seconds=MANAGE_SECONDS,
+                hint="secret_key() raises ImproperlyConfigured('Set DJANGO_SECRET_KEY ...') when the variable is "
+                     "unset or only spaces: a key in the code is in git and in every copy, and a random key per "
+                     "start logs everyone out at each restart and on every other server."):
+        t.expect(plain["key"] == given_key, "the key from DJANGO_SECRET_KEY", "another key")
+        unset = python_in_site(SETTINGS_PROBE, {k: v for k, v in env.items() if k != "DJANGO_SECRET_KEY"})
+        t.expect(unset.returncode != 0, "no start without DJANGO_SECRET_KEY",
+                 "it started, with a key that came from somewhere else")
+        t.expect("DJANGO_SECRET_KEY" in last_line(unset), "an error that names DJANGO_SECRET_KEY", last_line(unset))
+        blank = python_in_site(SETTINGS_PROBE, dict(env, DJANGO_SECRET_KEY="  "))
+        t.expect(blank.returncode != 0, "no start with DJANGO_SECRET_KEY set to spaces", "it started")
+    with t.part("manage.py check --deploy finds nothing to warn about in production's environment",
+                seconds=MANAGE_SECONDS,
+                hint="Production is your settings without DJANGO_DEBUG and DJANGO_PLAIN_HTTP: read the warning "
+                     "above, and fix the setting it names (keep the given HTTPS settings)."):
+        production = {k: v for k, v in env.items() if k != "DJANGO_PLAIN_HTTP"}
+        code, said = manage(["check", "--deploy", "--fail-level", "WARNING"], production)
+        warned = re.findall(r"\(security\.\w+\)[^\n]*", said) or said.splitlines()[-1:]
+        t.expect(code == 0, "no issues", warned[0][:200] if warned else f"exit code {code}")
     with t.part("models.py has Bookmark (url, title, owner, created) and Tag (bookmark, name)",
                 hint="Follow the field list in the exercise; Tag's foreign key needs related_name='tags'."):
         fields = plain["fields"]
@@ -247,7 +280,7 @@ def html_page(t):
         index = source_of(APP / "templates" / "bookmarks" / "index.html")
         t.expect(not re.search(r"\|\s*safe|autoescape\s+off|mark_safe", index), "autoescaped output",
                  "autoescaping turned off for some value")
-    env = fresh_env(t)
+    env = site_env(t)
     if migrated(t, env):
         with t.part("the page's number of queries does not grow with the number of bookmarks (no N+1)",
                     seconds=MANAGE_SECONDS,
@@ -262,7 +295,7 @@ def html_page(t):
 
 @exercise("8.6")
 def admin_site(t):
-    env = fresh_env(t)
+    env = site_env(t)
     if not with_user(t, env):
         return
     server, key = serve(t, env)[:2]
@@ -304,7 +337,7 @@ def admin_site(t):
 
 @exercise("8.7")
 def form_and_login(t):
-    env = fresh_env(t)
+    env = site_env(t)
     if not with_user(t, env):
         return
     server = serve(t, env)[0]
@@ -371,3 +404,148 @@ def form_and_login(t):
         t.expect(out.status_code == 302 and again.status_code == 302, "logged out, then sent to the login page",
                  f"{out.status_code} for the logout, {again.status_code} for /new/ afterwards")
 
+
+
+STUDENT_TEST = "apps/bookmarks_site/test_bookmarks_django.py"
+# Loaded into the student's pytest run by check 8.8. With LAB08_BREAK set, once a test is running (its
+# fixtures have set Django up), the site is broken on purpose: "patch" answers a PATCH with the changed
+# bookmark but stores nothing; "tag" lists every bookmark whatever ?tag= says.
+PLUGIN_SOURCE = '''"""Written by lab 08's check 8.8."""
+import json
+import os
+
+import pytest
+
+
+def break_the_site(which):
+    from django.apps import apps
+
+    if not apps.ready:  # the test never set Django up: nothing of the site to break
+        return
+    import bookmarks.api as api
+
+    if which == "patch" and not getattr(api.BookmarkDetail, "broken", False):
+        def patch(self, request, pk):
+            bookmark = api.find(pk)
+            fields = api.validate(api.json_body(request), partial=True)
+            for name in ("url", "title"):
+                if name in fields:
+                    setattr(bookmark, name, fields[name])
+            return api.JsonResponse(bookmark.as_json())  # answered, never stored
+        api.BookmarkDetail.patch, api.BookmarkDetail.broken = patch, True
+    if which == "tag" and not getattr(api.BookmarkList, "broken", False):
+        listed = api.BookmarkList.get
+
+        def get(self, request):
+            request.GET = request.GET.copy()
+            request.GET.pop("tag", None)  # the filter is ignored
+            return listed(self, request)
+        api.BookmarkList.get, api.BookmarkList.broken = get, True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if os.environ.get("LAB08_BREAK"):
+        break_the_site(os.environ["LAB08_BREAK"])
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    with open(os.environ["LAB08_REPORT"], "w") as f:
+        json.dump({"collected": session.testscollected}, f)
+'''
+
+
+@exercise("8.8")
+def tests_that_can_fail(t):
+    run_pytest = shared.student_pytest(t, "lab08", PLUGIN_SOURCE, STUDENT_TEST,
+                                       drop=(ENV_API_KEY, "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE"))
+    with t.part(f"{STUDENT_TEST} holds tests, and they pass against your site",
+                hint="In the fixture, set BOOKMARKS_DB (in a temporary folder), BOOKMARKS_API_KEY and "
+                     "DJANGO_SECRET_KEY before django.setup(), migrate, and send the key with "
+                     "headers={'Authorization': 'Bearer KEY'}; pytest's output is below the summary.",
+                seconds=shared.TEST_SECONDS + 5):
+        source_of(STUDENT_TEST)  # a clear message when the file is missing
+        code, summary, output, found = run_pytest()
+        t.expect(found["collected"] > 1, "at least two test_... functions", f"{found['collected']} collected")
+        t.expect(code == 0 and "passed" in summary, "pytest: all passed", f"pytest: {summary}\n{output}")
+    with t.part("your tests fail against a site whose PATCH answers 200 but keeps nothing",
+                hint="After the PATCH, read the bookmark back (GET /api/bookmarks/ID) and assert the new "
+                     "value: a test that looks only at the PATCH's own answer cannot see a lost write.",
+                seconds=shared.TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB08_BREAK="patch")
+        t.expect(code != 0, "pytest to report a failure with the broken PATCH", f"pytest: {summary}")
+    with t.part("your tests fail against a site whose list ignores ?tag=",
+                hint="Create a bookmark with the tag and one without, ask for ?tag=..., and assert exactly "
+                     "which ids come back: checking only that the tagged one is there cannot see a filter "
+                     "that lets everything through.",
+                seconds=shared.TEST_SECONDS + 5):
+        code, summary, _, _ = run_pytest(LAB08_BREAK="tag")
+        t.expect(code != 0, "pytest to report a failure with the broken filter", f"pytest: {summary}")
+
+
+IMPORTED = """
+import json
+from bookmarks.models import Bookmark
+print(json.dumps([b.as_json() for b in Bookmark.objects.prefetch_related("tags")]))
+"""
+GOOD_ITEMS = [{"url": "https://docs.djangoproject.com/", "title": "Django docs", "tags": ["django", "docs"]},
+              {"url": "https://www.python.org/", "title": "Python"},
+              {"url": "https://peps.python.org/pep-3333/", "title": "PEP 3333", "tags": ["wsgi"]}]
+
+
+def imported(env):
+    return [{k: v for k, v in b.items() if k != "id"} for b in json.loads(run_python(IMPORTED, env))]
+
+
+def refused_plainly(t, code, said, what):
+    """A failed command's output: a non-zero exit and one CommandError line, never a traceback."""
+    t.expect(code != 0, f"a non-zero exit code for {what}", "exit code 0")
+    t.expect("Traceback" not in said and said.splitlines()[-1:] and said.splitlines()[-1].startswith("CommandError"),
+             f"one line 'CommandError: ...' for {what}, no traceback",
+             said.splitlines()[-1][:200] if said else "(nothing printed)")
+
+
+@exercise("8.9")
+def import_command(t):
+    env = site_env(t)
+    if not migrated(t, env):
+        return
+    folder = shared.data_folder()
+    files = {name: folder / f"lab08-import-{secrets.token_hex(4)}-{name}" for name in ("good.json", "bad.json", "broken.json")}
+    t.cleanups.append(lambda: [path.unlink(missing_ok=True) for path in files.values()])
+    files["good.json"].write_text(json.dumps(GOOD_ITEMS))
+    files["bad.json"].write_text(json.dumps([{"url": "https://example.org/", "title": "Fine"},
+                                            {"url": "https://example.org/two", "title": "Also fine"},
+                                            {"url": "ftp://example.org/file", "title": "Not http"}]))
+    files["broken.json"].write_text('[{"url": "https://example.org/", "title": ')
+    wanted = [dict(item, tags=item.get("tags", [])) for item in GOOD_ITEMS]
+    with t.part("manage.py import_bookmarks FILE adds every bookmark of a valid file, with its tags",
+                seconds=MANAGE_SECONDS,
+                hint="Write the command in bookmarks/management/commands/import_bookmarks.py: a class Command"
+                     "(BaseCommand) whose handle() reads the file with json.load, checks each item with the API's "
+                     "validate() and stores it with its save()."):
+        code, said = manage(["import_bookmarks", str(files["good.json"])], env)
+        t.expect(code == 0, "exit code 0", said.splitlines()[-1][:200] if said else f"exit code {code}")
+        got = imported(env)
+        t.expect(got == wanted, f"the {len(wanted)} bookmarks of the file", repr(got)[:200])
+    with t.part("a file with an invalid bookmark: a plain error naming it, and none of the file stored",
+                seconds=MANAGE_SECONDS,
+                hint="Raise CommandError('bookmark 3: ...') for a Problem (Django prints it on one line and exits "
+                     "with 1), and put transaction.atomic() around the whole import, so that the error undoes the "
+                     "bookmarks stored before it: all or nothing."):
+        code, said = manage(["import_bookmarks", str(files["bad.json"])], env)
+        refused_plainly(t, code, said, "the invalid bookmark")
+        t.expect("3" in said.splitlines()[-1] and "url" in said.splitlines()[-1],
+                 "a message that names bookmark 3 and its url", said.splitlines()[-1][:200])
+        got = imported(env)
+        t.expect(got == wanted, "nothing of that file stored (all or nothing)",
+                 f"{len(got) - len(wanted)} of its bookmarks stored")
+    with t.part("a missing file, and a file that is not JSON: a plain error each",
+                seconds=MANAGE_SECONDS,
+                hint="Catch OSError (the file cannot be read) and ValueError (json.load's JSONDecodeError), "
+                     "and raise CommandError with a message of your own."):
+        code, said = manage(["import_bookmarks", str(folder / "no-such-file.json")], env)
+        refused_plainly(t, code, said, "a missing file")
+        code, said = manage(["import_bookmarks", str(files["broken.json"])], env)
+        refused_plainly(t, code, said, "a file that is not JSON")

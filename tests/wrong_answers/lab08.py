@@ -13,9 +13,34 @@ ANSWERS = [
                   f"DEBUG = True\nSECRET_KEY = {HARD_CODED_KEY}\n")],
            says=["shows tracebacks"]),
     Answer("8.1", "a hard-coded fallback secret key",
-           edit=[('return os.environ.get("DJANGO_SECRET_KEY") or get_random_secret_key()',
-                  f'return os.environ.get("DJANGO_SECRET_KEY", {HARD_CODED_KEY})')],
-           says=["the same key on every start"]),
+           edit=[('    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()\n',
+                  f'    key = os.environ.get("DJANGO_SECRET_KEY", "").strip() or {HARD_CODED_KEY}\n')],
+           says=["no start without DJANGO_SECRET_KEY", "a key in the code is in git"]),
+    Answer("8.1", "a random secret key when DJANGO_SECRET_KEY is unset",
+           edit=[('    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()\n',
+                  '    key = os.environ.get("DJANGO_SECRET_KEY", "").strip() or get_random_secret_key()\n'),
+                 ("from django.core.exceptions import ImproperlyConfigured\n",
+                  "from django.core.exceptions import ImproperlyConfigured\n"
+                  "from django.core.management.utils import get_random_secret_key\n")],
+           says=["no start without DJANGO_SECRET_KEY", "a random key per start logs everyone out"]),
+    Answer("8.1", "a missing key refused without saying which variable",
+           edit=[('"Set DJANGO_SECRET_KEY to a long random value, the same for every worker and every start "',
+                  '"The secret key is missing "')],
+           says=["an error that names DJANGO_SECRET_KEY"]),
+    Answer("8.1", "a key of spaces taken as a key",
+           edit=[('    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()\n',
+                  '    key = os.environ.get("DJANGO_SECRET_KEY", "")\n')],
+           says=["no start with DJANGO_SECRET_KEY set to spaces"]),
+    Answer("8.1", "session cookies not Secure in production",
+           edit=[("SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS\n",
+                  "SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE = False, HTTPS\n")],
+           says=["security.W012"]),
+    Answer("8.1", "the key checked with KeyError and its own message",
+           edit=[('    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()\n    if not key:\n',
+                  '    try:\n        key = os.environ["DJANGO_SECRET_KEY"]\n    except KeyError:\n'
+                  '        raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set") from None\n'
+                  '    if not key.strip():\n')],
+           passes=True),
     Answer("8.1", "a field added without making its migration",
            edit=[('    created = models.DateTimeField(auto_now_add=True)\n',
                   '    created = models.DateTimeField(auto_now_add=True)\n    notes = models.TextField(blank=True)\n')],
@@ -39,18 +64,29 @@ ANSWERS = [
            edit=[('found = found.filter(tags__name=request.GET["tag"])',
                   "found = found.filter(id__in=RawSQL(\n"
                   "                f\"SELECT bookmark_id FROM bookmarks_tag WHERE name = '{request.GET['tag']}'\", []))"),
-                 ("from django.db import transaction\n",
-                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\n")],
+                 ("from django.db import transaction\nfrom django.http import",
+                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\nfrom django.http import")],
            says=["parameterised"]),
     Answer("8.2", "delete answers 200 with a body",
            edit=[("        return HttpResponse(status=204)\n", '        return JsonResponse({"deleted": pk})\n')],
            says=["Answer 204 with an empty body"]),
+    Answer("8.2", "read-modify-write PATCH: the whole row written back",
+           edit=[("""    if bookmark.pk is None:
+        bookmark.save()
+    else:
+        # Write only the fields sent (UPDATE ... SET title = ...), never the whole row as find() read
+        # it: a PATCH of another field at the same moment keeps its change. 0 rows: a DELETE came first.
+        row = Bookmark.objects.filter(pk=bookmark.pk)
+        if not (row.update(**changes) if changes else row.exists()):
+            raise Problem(404, f"there is no bookmark {bookmark.pk}")
+""", "    bookmark.save()\n")],
+           says=["changes lost in", "Change only the fields sent"]),
     Answer("8.2", "the tag filter in SQL with a parameter",
            edit=[('found = found.filter(tags__name=request.GET["tag"])',
                   'found = found.filter(id__in=RawSQL(\n'
                   '                "SELECT bookmark_id FROM bookmarks_tag WHERE name = %s", [request.GET["tag"]]))'),
-                 ("from django.db import transaction\n",
-                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\n")],
+                 ("from django.db import transaction\nfrom django.http import",
+                  "from django.db import transaction\nfrom django.db.models.expressions import RawSQL\nfrom django.http import")],
            passes=True),
     # 8.3 errors
     Answer("8.3", "malformed JSON not caught",
@@ -171,5 +207,84 @@ ANSWERS = [
     Answer("8.7", "tags split with filter()",
            edit=[('return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]',
                   'return list(filter(None, (t.strip() for t in self.cleaned_data["tags"].split(","))))')],
+           passes=True),
+    # 8.8 tests that can fail
+    Answer("8.8", "the PATCH test looks only at the PATCH's own answer",
+           edit=[("""    assert patched.status_code == 200
+    read = client.get(f"/api/bookmarks/{item}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Django docs"
+""", """    assert patched.status_code == 200
+    assert patched.json()["title"] == "Django docs"
+""")],
+           says=["a test that looks only at the PATCH's own answer cannot see a lost write"]),
+    Answer("8.8", "the tag test checks only that the tagged bookmark is listed",
+           edit=[('    assert [b["id"] for b in listed.json()["items"]] == [tagged]\n',
+                  '    assert tagged in [b["id"] for b in listed.json()["items"]]\n')],
+           says=["assert exactly which ids come back"]),
+    Answer("8.8", "tests that never run the site",
+           edit=[("""    item = create(client, "Django", ["web"])
+    patched = client.patch(""", """    assert client is not None
+    return
+    item = create(client, "Django", ["web"])
+    patched = client.patch("""),
+                 ("""    tagged = create(client, "Tagged", ["only-here"])
+""", """    return
+    tagged = create(client, "Tagged", ["only-here"])
+""")],
+           says=["your tests fail against a site whose PATCH answers 200 but keeps nothing"]),
+    Answer("8.8", "the PATCH read back through the list",
+           edit=[("""    read = client.get(f"/api/bookmarks/{item}")
+    assert read.status_code == 200
+    assert read.json()["title"] == "Django docs"
+""", """    listed = client.get("/api/bookmarks", {"limit": 100}).json()["items"]
+    assert [b["title"] for b in listed if b["id"] == item] == ["Django docs"]
+""")],
+           passes=True),
+    # 8.9 a command of your own
+    Answer("8.9", "the import without a transaction: half a file stored",
+           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
+            for number, item in enumerate(items, start=1):
+                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """        for number, item in enumerate(items, start=1):
+            try:
+                save(Bookmark(), validate(item))
+            except Problem as problem:
+                raise CommandError(f"bookmark {number}: {problem.message}") from None
+""")],
+           says=["nothing of that file stored", "all or nothing"]),
+    Answer("8.9", "an invalid bookmark ends in a traceback",
+           edit=[("""                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """                save(Bookmark(), validate(item))
+""")],
+           says=["Raise CommandError('bookmark 3: ...')"]),
+    Answer("8.9", "a missing file ends in a traceback",
+           edit=[("""        except OSError as exc:
+            raise CommandError(f"cannot read {options['file']}: {exc.strerror}") from None
+""", "")],
+           says=["Catch OSError"]),
+    Answer("8.9", "every item validated before any is stored",
+           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
+            for number, item in enumerate(items, start=1):
+                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+""", """        checked = []
+        for number, item in enumerate(items, start=1):
+            try:
+                checked.append(validate(item))
+            except Problem as problem:
+                raise CommandError(f"bookmark {number}: {problem.message}") from None
+        with transaction.atomic():
+            for fields in checked:
+                save(Bookmark(), fields)
+""")],
            passes=True),
 ]
