@@ -147,16 +147,18 @@ class Server:
         except failures as error:
             raise explained(error, f"{method} {path} on {self.name}", log_tail(self.log_path)) from None
 
-    def wait_for_log(self, text: str, timeout: float = LOG_SECONDS) -> str:
-        """Wait until the log shows `text` and return the line holding it (servers log after acting)."""
+    def wait_for_log(self, text: str, timeout: float = LOG_SECONDS, count: int = 1) -> str:
+        """Wait until `count` lines of the log show `text` and return the last of them (servers log
+        after acting; count=2 for two gunicorn workers' "Worker ready:", say)."""
         deadline = time.monotonic() + timeout
         pause = 0.002
         while True:
-            for line in _read(self.log_path).splitlines():
-                if text in line:
-                    return line
+            lines = [line for line in _read(self.log_path).splitlines() if text in line]
+            if len(lines) >= count:
+                return lines[count - 1]
             if time.monotonic() >= deadline:
-                raise ServerError(f"{self.name}'s log did not show {text!r} within {timeout} s. "
+                shown = f"{text!r}" if count == 1 else f"{text!r} {count} times"
+                raise ServerError(f"{self.name}'s log did not show {shown} within {timeout} s. "
                                   f"The end of its log:\n{log_tail(self.log_path) or '(its log is empty)'}")
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
@@ -295,8 +297,10 @@ def _foreign_holder(port, began):
         holder = who_listens(port)
         if holder.startswith("pid "):
             return holder if _started_before(int(holder.split()[1]), began) else ""
-        if not holder or sys.platform.startswith("linux") or time.monotonic() >= deadline:
-            return holder if not sys.platform.startswith("linux") else ""
+        if not holder or sys.platform.startswith("linux"):  # on Linux, unnamed is another user's
+            return ""
+        if time.monotonic() >= deadline:
+            return holder
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
 

@@ -140,6 +140,20 @@ def test_a_factory_not_marked_as_one_is_refused_with_the_way_to_launch_it(tmp_pa
         launch(app, "gunicorn", app="create_app", quiet=True)
 
 
+def test_wait_for_log_can_wait_for_every_worker(app_file):
+    """launch() returns once one gunicorn worker has loaded the app; a check that needs both
+    (lab 10's one-cache-per-worker) waits for the second "Worker ready:" line."""
+    server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "2"], quiet=True)
+    try:
+        second = server.wait_for_log("Worker ready:", timeout=60, count=2)
+        ready = [line for line in server.log_path.read_text().splitlines() if "Worker ready:" in line]
+        assert len(ready) >= 2 and second == ready[1]
+        with pytest.raises(ServerError, match="3 times"):
+            server.wait_for_log("Worker ready:", timeout=0.2, count=3)
+    finally:
+        server.stop()
+
+
 def test_gunicorn_workers_die_with_their_master(app_file):
     server = launch(app_file("hello_wsgi.py"), "gunicorn", args=["--workers", "3"], quiet=True)
     workers = children(server.process.pid, 3)

@@ -5,7 +5,6 @@ on every write and a key per user, stampede protection, and a service that outli
 import re
 import secrets
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -57,11 +56,7 @@ class Service:
         self.db = env[ENV_DB]
         self.server = t.launch(APP, "gunicorn", env=env, args=WORKERS)
         # launch() returns once one worker has loaded the app; a dict cache shows only when both answer.
-        deadline = time.monotonic() + 60
-        while self.server.log_path.read_text().count("Worker ready:") < 2:
-            if time.monotonic() > deadline:
-                raise CheckFailed("both gunicorn workers to start", self.server.log_path.read_text()[-400:])
-            time.sleep(0.05)
+        self.server.wait_for_log("Worker ready:", timeout=60, count=2)
         self.server.get("/health", timeout=30)
 
     def ask(self, method, path, user="ada", headers=None, **kwargs):

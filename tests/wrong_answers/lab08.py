@@ -7,6 +7,15 @@ SOLUTION = "08-solution-django.ipynb"
 MIGRATE = ('manage("makemigrations", "bookmarks")', 'manage("makemigrations", "bookmarks")')
 HARD_CODED_KEY = '"django-insecure-9x!s@k3#lq0v2p^f7w&n8z(r)t$y4u1e5m6b"'
 
+# Solution 08's import command (8.9): every item stored in one transaction.
+ATOMIC_IMPORT = """        with transaction.atomic():  # all of them, or (on an error) none
+            for number, item in enumerate(items, start=1):
+                try:
+                    save(Bookmark(), validate(item))
+                except Problem as problem:
+                    raise CommandError(f"bookmark {number}: {problem.message}") from None
+"""
+
 ANSWERS = [
     Answer("8.1", "DEBUG=True with a hard-coded secret",
            edit=[('DEBUG = flag("DJANGO_DEBUG")\nSECRET_KEY = secret_key()\n',
@@ -243,13 +252,7 @@ ANSWERS = [
            passes=True),
     # 8.9 a command of your own
     Answer("8.9", "the import without a transaction: half a file stored",
-           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
-            for number, item in enumerate(items, start=1):
-                try:
-                    save(Bookmark(), validate(item))
-                except Problem as problem:
-                    raise CommandError(f"bookmark {number}: {problem.message}") from None
-""", """        for number, item in enumerate(items, start=1):
+           edit=[(ATOMIC_IMPORT, """        for number, item in enumerate(items, start=1):
             try:
                 save(Bookmark(), validate(item))
             except Problem as problem:
@@ -270,13 +273,7 @@ ANSWERS = [
 """, "")],
            says=["Catch OSError"]),
     Answer("8.9", "every item validated before any is stored",
-           edit=[("""        with transaction.atomic():  # all of them, or (on an error) none
-            for number, item in enumerate(items, start=1):
-                try:
-                    save(Bookmark(), validate(item))
-                except Problem as problem:
-                    raise CommandError(f"bookmark {number}: {problem.message}") from None
-""", """        checked = []
+           edit=[(ATOMIC_IMPORT, """        checked = []
         for number, item in enumerate(items, start=1):
             try:
                 checked.append(validate(item))
